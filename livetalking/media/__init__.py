@@ -1,0 +1,1 @@
+"""Pure functions on media arrays and files: probing, validation, decoding, chroma analysis."""

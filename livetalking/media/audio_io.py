@@ -1,0 +1,24 @@
+"""Audio file conversion with PyAV."""
+
+from pathlib import Path
+
+import av
+
+from livetalking.errors import InvalidInput
+
+
+def normalise_wav(src: Path, dst: Path, sample_rate: int) -> None:
+    """Decode any audio file and write it as 16-bit mono PCM WAV at `sample_rate`."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
+    try:
+        with av.open(str(src)) as inp, av.open(str(dst), mode="w", format="wav") as out:
+            stream = out.add_stream("pcm_s16le", rate=sample_rate, layout="mono")
+            for frame in inp.decode(audio=0):
+                for converted in resampler.resample(frame):
+                    out.mux(stream.encode(converted))
+            for converted in resampler.resample(None):
+                out.mux(stream.encode(converted))
+            out.mux(stream.encode(None))
+    except av.error.FFmpegError as e:
+        dst.unlink(missing_ok=True)
+        raise InvalidInput(f"the audio cannot be decoded: {e}", code="take.unreadable") from e

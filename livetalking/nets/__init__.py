@@ -1,0 +1,1 @@
+"""Torch modules only: lip-sync generators, SyncNet, voice models."""

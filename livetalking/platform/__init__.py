@@ -1,0 +1,1 @@
+"""Control plane: database, artifact store, auth, audit, consent, takes, task center. No Ray import here."""

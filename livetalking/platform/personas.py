@@ -1,0 +1,70 @@
+"""Avatars and voices: the named personas that model versions animate or speak for."""
+
+import uuid
+
+from sqlmodel import Session, col, select
+
+from livetalking.errors import Conflict, InvalidInput, NotFound
+from livetalking.platform.tables import Avatar, ModelVersion, PersonaCreate, PersonaUpdate, Take, TakeKind, Voice
+from livetalking.platform.timeutil import utcnow
+
+Persona = Avatar | Voice
+TAKE_KIND = {Avatar: TakeKind.video, Voice: TakeKind.audio}
+
+
+def _noun(table: type[Persona]) -> str:
+    return table.__name__.lower()
+
+
+def create_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, data: PersonaCreate) -> Persona:
+    """Create an avatar (from video takes) or a voice (from audio takes) of this tenant."""
+    for take_id in data.take_ids:
+        take = session.get(Take, take_id)
+        if take is None or take.tenant_id != tenant_id:
+            raise NotFound(f"take {take_id} not found", code="take.not_found")
+        if take.kind is not TAKE_KIND[table]:
+            raise InvalidInput(f"a {_noun(table)} is made from {TAKE_KIND[table].value} takes; "
+                               f"take {take_id} is {take.kind.value}", code=f"{_noun(table)}.take_kind")
+    persona = table(display_name=data.display_name, tenant_id=tenant_id,
+                    take_ids=[str(t) for t in data.take_ids])
+    session.add(persona)
+    session.flush()
+    return persona
+
+
+def get_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, persona_id: uuid.UUID) -> Persona:
+    """An avatar or voice of this tenant, or NotFound."""
+    persona = session.get(table, persona_id)
+    if persona is None or persona.tenant_id != tenant_id:
+        raise NotFound(f"{_noun(table)} {persona_id} not found", code=f"{_noun(table)}.not_found")
+    return persona
+
+
+def list_personas(session: Session, table: type[Persona], tenant_id: uuid.UUID, limit: int,
+                  offset: int) -> list[Persona]:
+    """The tenant's avatars or voices, newest first."""
+    query = (select(table).where(table.tenant_id == tenant_id)
+             .order_by(col(table.created_at).desc()).offset(offset).limit(limit))
+    return list(session.exec(query))
+
+
+def update_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, persona_id: uuid.UUID,
+                   data: PersonaUpdate) -> Persona:
+    """Rename an avatar or voice."""
+    persona = get_persona(session, table, tenant_id, persona_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None:
+            raise InvalidInput(f"{field} cannot be null", code="invalid_input")
+        setattr(persona, field, value)
+    persona.updated_at = utcnow()
+    session.add(persona)
+    return persona
+
+
+def delete_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, persona_id: uuid.UUID) -> None:
+    """Delete an avatar or voice that no model version belongs to."""
+    persona = get_persona(session, table, tenant_id, persona_id)
+    if session.exec(select(ModelVersion.id).where(ModelVersion.target_id == persona_id).limit(1)).first():
+        raise Conflict(f"model versions belong to this {_noun(table)}; delete them first",
+                       code=f"{_noun(table)}.has_models")
+    session.delete(persona)

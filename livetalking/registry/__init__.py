@@ -1,0 +1,1 @@
+"""Model registry: card schema, register/list/show/delete/promote/rollback, artifact verification."""

@@ -1,0 +1,1 @@
+"""The management API (FastAPI), usable with or without Ray Serve."""

@@ -1,0 +1,16 @@
+"""The audit trail of the caller's tenant."""
+
+from fastapi import APIRouter
+
+from livetalking.platform.audit import list_events
+from livetalking.platform.tables import AuditEvent, AuditEventPublic
+from livetalking.serve_apps.api.deps import Admin, SessionDep
+from livetalking.serve_apps.api.pagination import Limit, Offset
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@router.get("", response_model=list[AuditEventPublic])
+def list_all(principal: Admin, session: SessionDep, action: str | None = None, limit: Limit = 100,
+             offset: Offset = 0) -> list[AuditEvent]:
+    return list_events(session, principal.tenant_id, action, limit, offset)

@@ -1,0 +1,39 @@
+"""Liveness and readiness (no API key needed)."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from livetalking import __version__
+from livetalking.errors import LiveTalkingError
+from livetalking.platform.store import scoped_key
+from livetalking.serve_apps.api.deps import ContextDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    """The process answers."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz")
+def readyz(context: ContextDep) -> JSONResponse:
+    """The database and the artifact store answer."""
+    checks = {}
+    try:
+        with context.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except SQLAlchemyError as e:
+        checks["database"] = f"error: {type(e).__name__}"
+    try:
+        context.store.exists(scoped_key("readiness", "probe"))
+        checks["store"] = "ok"
+    except LiveTalkingError as e:
+        checks["store"] = f"error: {e.code}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                        status_code=200 if ready else 503)

@@ -1,0 +1,74 @@
+"""Take upload (streamed, validated against the capture spec) and take records."""
+
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from livetalking.errors import InvalidInput
+from livetalking.platform.takes import TakeUpload, delete_take, get_take, ingest_take, list_takes
+from livetalking.platform.tables import Take, TakeKind, TakePublic
+from livetalking.serve_apps.api.deps import Admin, ContextDep, Operator, SessionDep, Viewer
+from livetalking.serve_apps.api.pagination import Limit, Offset
+from livetalking.serve_apps.api.uploads import ReceivedForm, receive_multipart
+
+router = APIRouter(prefix="/api/v1/takes", tags=["takes"])
+
+UPLOAD_SCHEMA = {
+    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object",
+        "required": ["file", "kind", "face_id", "consent_id"],
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": "MP4/MOV video or WAV audio"},
+            "kind": {"type": "string", "enum": ["video", "audio"]},
+            "face_id": {"type": "string", "description": "the person this take shows"},
+            "consent_id": {"type": "string", "format": "uuid"},
+            "mic_profile": {"type": "string"},
+            "normalize": {"type": "boolean", "description": "convert audio of other rates / stereo"},
+        }}}}}
+}
+
+
+def _upload_fields(form: ReceivedForm) -> TakeUpload:
+    received = form.file("file")
+    kind = form.fields.get("kind", "")
+    if kind not in TakeKind.__members__:
+        raise InvalidInput(f"kind must be video or audio, got {kind!r}", code="take.kind")
+    raw_consent = form.fields.get("consent_id", "").strip()
+    try:
+        consent_id = uuid.UUID(raw_consent) if raw_consent else None
+    except ValueError as e:
+        raise InvalidInput(f"consent_id {raw_consent!r} is not a UUID", code="consent.not_found") from e
+    normalize = form.fields.get("normalize", "false").strip().lower()
+    if normalize not in ("true", "false", "1", "0"):
+        raise InvalidInput(f"normalize must be true or false, got {normalize!r}", code="take.normalize")
+    return TakeUpload(path=received.path, filename=received.filename, kind=TakeKind(kind),
+                      face_id=form.fields.get("face_id", "").strip(), consent_id=consent_id,
+                      mic_profile=form.fields.get("mic_profile") or None, normalize=normalize in ("true", "1"))
+
+
+@router.post("", response_model=TakePublic, status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_SCHEMA)
+async def upload(request: Request, principal: Operator, context: ContextDep) -> Take:
+    """Stream a take to disk, validate it, store it and record it; a rejected take leaves nothing behind."""
+    settings = context.settings
+    async with receive_multipart(request, settings.uploads_dir, settings.max_upload_bytes) as form:
+        upload_fields = _upload_fields(form)
+        return await run_in_threadpool(ingest_take, context.engine, context.store, settings,
+                                       principal.tenant_id, principal.key_id, upload_fields)
+
+
+@router.get("", response_model=list[TakePublic])
+def list_all(principal: Viewer, session: SessionDep, face_id: str | None = None, limit: Limit = 50,
+             offset: Offset = 0) -> list[Take]:
+    return list_takes(session, principal.tenant_id, face_id, limit, offset)
+
+
+@router.get("/{take_id}", response_model=TakePublic)
+def show(take_id: uuid.UUID, principal: Viewer, session: SessionDep) -> Take:
+    return get_take(session, principal.tenant_id, take_id)
+
+
+@router.delete("/{take_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete(take_id: uuid.UUID, principal: Admin, context: ContextDep) -> Response:
+    delete_take(context.engine, context.store, principal.tenant_id, take_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
