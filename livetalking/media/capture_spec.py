@@ -42,7 +42,7 @@ def check_extension(filename: str, kind: str) -> None:
     suffix = Path(filename).suffix.lower()
     if suffix not in allowed:
         raise _fail("upload.bad_extension", "file extension", suffix or "(none)", list(allowed),
-                    f"a {kind} take must be one of {', '.join(allowed)}; got {suffix or 'no extension'}")
+                    f"{kind} takes must be one of {', '.join(allowed)}; got {suffix or 'no extension'}")
 
 
 def validate_video(path: Path, spec: CaptureSpec) -> tuple[VideoInfo, dict]:

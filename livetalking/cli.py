@@ -1,0 +1,255 @@
+"""The livetalking command line: run the platform, and manage takes, models, tasks and keys over the API."""
+
+import json
+import signal
+import threading
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
+
+from livetalking.client import ApiError, Client, dumps
+from livetalking.errors import LiveTalkingError
+from livetalking.settings import Settings
+
+app = typer.Typer(help="LiveTalking: clone people into real-time digital humans.", no_args_is_help=True)
+takes_app = typer.Typer(help="Upload and inspect takes.", no_args_is_help=True)
+consents_app = typer.Typer(help="Record the consent of the people you film.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
+tasks_app = typer.Typer(help="The task center.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys of your tenant.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (local database access).", no_args_is_help=True)
+for sub, name in ((takes_app, "takes"), (consents_app, "consents"), (models_app, "models"),
+                  (tasks_app, "tasks"), (keys_app, "keys"), (tenants_app, "tenants")):
+    app.add_typer(sub, name=name)
+
+console = Console()
+err = Console(stderr=True)
+
+UrlOpt = Annotated[str, typer.Option("--url", envvar="LT_URL", help="API base URL")]
+KeyOpt = Annotated[str, typer.Option("--api-key", envvar="LT_API_KEY", help="API key (Bearer)")]
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _client(url: str, key: str) -> Client:
+    return Client(url, key or None)
+
+
+def _print(value) -> None:
+    console.print_json(dumps(value))
+
+
+def _fail(error: LiveTalkingError) -> None:
+    err.print(f"[red]error[/red] {error.code}: {error.message}")
+    raise typer.Exit(2 if isinstance(error, ApiError) and error.status < 500 else 1)
+
+
+@app.command()
+def run() -> None:
+    """Start the platform on a local Ray (or LT_RAY_ADDRESS) and serve the API until Ctrl-C."""
+    from livetalking.serve_apps import launch
+
+    settings = Settings()
+    with console.status("starting Ray, Serve and the API ..."):
+        started = launch.start(settings)
+    console.print(f"[green]LiveTalking is up[/green] in {started.seconds:.1f} s: API {started.api_url} "
+                  f"(docs {started.api_url}/docs)")
+    if started.dashboard_url:
+        console.print(f"Ray dashboard: {started.dashboard_url}")
+    if started.admin_token:
+        console.print("First run: the admin key of tenant "
+                      f"'{settings.bootstrap_tenant}' (shown once, keep it safe):")
+        console.print(f"  export LT_API_KEY={started.admin_token}", soft_wrap=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    console.print("stopping ...")
+    launch.stop()
+
+
+@app.command()
+def status(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Readiness of the platform, and who the key is."""
+    client = _client(url, api_key)
+    try:
+        _print({"ready": client.request("GET", "/readyz"), "me": client.request("GET", "/api/v1/me")})
+    except LiveTalkingError as e:
+        _fail(e)
+
+
+@consents_app.command("add")
+def consents_add(subject: str, scope: Annotated[str, typer.Option()], licence: Annotated[str, typer.Option()],
+                 expires_at: Annotated[str | None, typer.Option(help="ISO 8601 with zone")] = None,
+                 url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Record that SUBJECT consents to being cloned for SCOPE under LICENCE."""
+    body = {"subject_name": subject, "consent_given": True, "scope": scope, "licence": licence,
+            "expires_at": expires_at}
+    try:
+        _print(_client(url, api_key).request("POST", "/api/v1/consents", json=body))
+    except LiveTalkingError as e:
+        _fail(e)
+
+
+@takes_app.command("add")
+def takes_add(file: Path, face_id: Annotated[str, typer.Option()], consent_id: Annotated[str, typer.Option()],
+              kind: Annotated[str, typer.Option(help="video or audio")] = "video",
+              mic_profile: Annotated[str | None, typer.Option()] = None,
+              normalize: Annotated[bool, typer.Option(help="convert other audio rates / stereo")] = False,
+              url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Upload FILE as a take (validated against the capture spec on arrival)."""
+    if not file.is_file():
+        err.print(f"[red]error[/red] no such file: {file}")
+        raise typer.Exit(2)
+    fields = {"kind": kind, "face_id": face_id, "consent_id": consent_id, "normalize": str(normalize).lower()}
+    if mic_profile:
+        fields["mic_profile"] = mic_profile
+    columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    try:
+        with Progress(*columns, console=err) as progress:
+            bar = progress.add_task(f"uploading {file.name}", total=file.stat().st_size)
+            take = _client(url, api_key).upload("/api/v1/takes", {"file": file}, fields,
+                                                on_read=lambda n: progress.advance(bar, n))
+        _print(take)
+    except LiveTalkingError as e:
+        _fail(e)
+
+
+@takes_app.command("list")
+def takes_list(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """The tenant's takes."""
+    try:
+        rows = _client(url, api_key).request("GET", "/api/v1/takes")
+    except LiveTalkingError as e:
+        _fail(e)
+    _table(rows, ["id", "face_id", "kind", "duration_s", "fps", "sample_rate", "created_at"])
+
+
+def _table(rows: list[dict], columns: list[str]) -> None:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    console.print(table)
+
+
+@models_app.command("list")
+def models_list(kind: str | None = None, status_: Annotated[str | None, typer.Option("--status")] = None,
+                backbone: str | None = None, limit: int = 50, offset: int = 0,
+                url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Model versions of the tenant."""
+    params = {k: v for k, v in {"kind": kind, "status": status_, "backbone": backbone, "limit": limit,
+                                "offset": offset}.items() if v is not None}
+    try:
+        page = _client(url, api_key).request("GET", "/api/v1/models", params=params)
+    except LiveTalkingError as e:
+        _fail(e)
+    _table(page["items"], ["id", "name", "version", "kind", "backbone", "status", "formats"])
+    console.print(f"{len(page['items'])} of {page['total']}")
+
+
+@models_app.command("show")
+def models_show(model_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """One model version."""
+    try:
+        _print(_client(url, api_key).request("GET", f"/api/v1/models/{model_id}"))
+    except LiveTalkingError as e:
+        _fail(e)
+
+
+@models_app.command("register")
+def models_register(card: Path, pt: Path | None = None, torchscript: Path | None = None, onnx: Path | None = None,
+                    url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Register a version from a model card JSON file and its artifact files."""
+    files = {name: path for name, path in (("pt", pt), ("torchscript", torchscript), ("onnx", onnx)) if path}
+    try:
+        card_text = json.dumps(json.loads(card.read_text()))
+        _print(_client(url, api_key).upload("/api/v1/models/register", files, {"card": card_text}))
+    except (OSError, ValueError) as e:
+        err.print(f"[red]error[/red] cannot read the card {card}: {e}")
+        raise typer.Exit(2) from e
+    except LiveTalkingError as e:
+        _fail(e)
+
+
+def _model_action(method: str, suffix: str):
+    def command(model_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+        try:
+            result = _client(url, api_key).request(method, f"/api/v1/models/{model_id}{suffix}")
+        except LiveTalkingError as e:
+            _fail(e)
+        _print(result if result is not None else {"deleted": str(model_id)})
+
+    return command
+
+
+models_app.command("delete", help="Delete a version that is not active (admin).")(_model_action("DELETE", ""))
+models_app.command("promote", help="Make a version the active one.")(_model_action("POST", ":promote"))
+models_app.command("rollback", help="Return to the version the active one replaced.")(
+    _model_action("POST", ":rollback"))
+
+
+@tasks_app.command("list")
+def tasks_list(state: str | None = None, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """The tenant's tasks."""
+    try:
+        rows = _client(url, api_key).request("GET", "/api/v1/tasks", params={"state": state} if state else {})
+    except LiveTalkingError as e:
+        _fail(e)
+    _table(rows, ["id", "type", "state", "priority", "progress", "attempts", "message"])
+
+
+def _task_action(suffix: str):
+    def command(task_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+        try:
+            _print(_client(url, api_key).request("POST", f"/api/v1/tasks/{task_id}{suffix}"))
+        except LiveTalkingError as e:
+            _fail(e)
+
+    return command
+
+
+tasks_app.command("cancel", help="Cancel a queued or running task.")(_task_action(":cancel"))
+tasks_app.command("retry", help="Queue a failed, cancelled or interrupted task again.")(_task_action(":retry"))
+
+
+@keys_app.command("create")
+def keys_create(name: str, role: Annotated[str, typer.Option(help="viewer, operator or admin")] = "viewer",
+                url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Create a key in your tenant (admin); the token is printed once."""
+    try:
+        _print(_client(url, api_key).request("POST", "/api/v1/keys", json={"name": name, "role": role}))
+    except LiveTalkingError as e:
+        _fail(e)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Revoke a key of your tenant (admin)."""
+    try:
+        _print(_client(url, api_key).request("DELETE", f"/api/v1/keys/{key_id}"))
+    except LiveTalkingError as e:
+        _fail(e)
+
+
+@tenants_app.command("create")
+def tenants_create(name: str) -> None:
+    """Create a tenant and print its first admin key (needs access to the metadata database)."""
+    from livetalking.platform.auth import create_key, ensure_tenant
+    from livetalking.platform.db import make_engine, migrate, session_scope
+    from livetalking.platform.tables import Role
+
+    engine = make_engine(Settings().effective_database_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        tenant = ensure_tenant(session, name)
+        _, token = create_key(session, tenant.id, Role.admin, f"{name} admin")
+    console.print(f"tenant {name} ({tenant.id}); admin key (shown once):")
+    console.print(token, soft_wrap=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,179 @@
+"""Take upload through the API: accepted takes are stored and recorded; every rejection leaves nothing behind."""
+
+from datetime import UTC, datetime, timedelta
+
+import av
+import pytest
+from sqlmodel import select
+
+from livetalking.platform.db import session_scope
+from livetalking.platform.tables import Role, Take
+from tests.conftest import new_consent, upload_take
+
+
+def stored_files(context) -> list:
+    return [p for p in context.settings.models_root.rglob("*") if p.is_file()]
+
+
+def leftovers(context) -> dict:
+    uploads = context.settings.uploads_dir
+    with session_scope(context.engine) as session:
+        rows = session.exec(select(Take)).all()
+    return {"uploads": sorted(p.name for p in uploads.iterdir()) if uploads.exists() else [],
+            "store": stored_files(context), "rows": rows}
+
+
+def test_green_screen_720p_take_is_accepted_and_stored(client, keys, context, media):
+    consent = new_consent(client, keys.headers(Role.operator))
+    response = upload_take(client, keys.headers(Role.operator), media.green_720(), consent_id=consent,
+                           mic_profile="lav-1")
+    assert response.status_code == 201, response.text
+    take = response.json()
+    assert (take["width"], take["height"], take["fps"]) == (960, 720, 25.0)
+    assert 10.3 < take["duration_s"] < 10.5
+    assert take["chroma_info"]["is_green"] and take["chroma_info"]["border_share"] > 0.5
+    assert take["validation"]["verdict"] == "accepted"
+    stored = context.settings.models_root / take["storage_key"]
+    assert stored.read_bytes() == media.green_720().read_bytes()
+    assert leftovers(context)["uploads"] == []
+    listed = client.get("/api/v1/takes", headers=keys.headers(Role.viewer)).json()
+    assert [t["id"] for t in listed] == [take["id"]]
+
+
+def test_real_green_screen_take_needs_the_tenant_to_allow_512_px(client, keys, media):
+    admin = keys.headers(Role.admin)
+    consent = new_consent(client, admin)
+    assert upload_take(client, admin, media.green_real_512(), consent_id=consent).status_code == 201
+    assert client.patch("/api/v1/tenant", json={"min_video_short_side": None}, headers=admin).status_code == 200
+    response = upload_take(client, admin, media.green_real_512(), consent_id=consent)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "take.video.resolution"
+    assert error["details"] == {"rule": "short side in pixels", "measured": 512, "expected": ">= 720"}
+    assert "512 px" in error["message"]
+
+
+def test_conforming_audio_is_stored_unchanged(client, keys, context, media):
+    consent = new_consent(client, keys.headers())
+    response = upload_take(client, keys.headers(), media.speech_24k_mono(), kind="audio", consent_id=consent)
+    assert response.status_code == 201, response.text
+    take = response.json()
+    assert (take["sample_rate"], take["channels"], take["validation"]["normalised"]) == (24000, 1, False)
+    assert (context.settings.models_root / take["storage_key"]).read_bytes() == media.speech_24k_mono().read_bytes()
+
+
+def test_stereo_44k_audio_is_normalised_when_asked(client, keys, context):
+    from tests.fixtures.media import shared
+
+    consent = new_consent(client, keys.headers())
+    response = upload_take(client, keys.headers(), shared("speech_en_1.wav"), kind="audio", consent_id=consent,
+                           normalize="true")
+    assert response.status_code == 201, response.text
+    take = response.json()
+    assert take["validation"]["original"] == {"sample_rate": 44100, "channels": 2, "codec": "pcm_s16le"}
+    assert (take["sample_rate"], take["channels"], take["validation"]["normalised"]) == (24000, 1, True)
+    with av.open(str(context.settings.models_root / take["storage_key"])) as stored:
+        stream = stored.streams.audio[0]
+        assert (stream.sample_rate, stream.codec_context.channels) == (24000, 1)
+        assert abs(float(stream.duration * stream.time_base) - 5.0155) < 0.05
+    assert leftovers(context)["uploads"] == []
+
+
+@pytest.mark.parametrize("consent_case,code", [
+    ("missing", "consent.required"),
+    ("not_given", "consent.not_given"),
+    ("expired", "consent.expired"),
+    ("other_tenant", "consent.not_found"),
+    ("not_a_uuid", "consent.not_found"),
+])
+def test_a_take_needs_a_valid_consent_of_the_same_tenant(client, keys, context, media, consent_case, code):
+    headers = keys.headers(Role.operator)
+    consent = {
+        "missing": lambda: None,
+        "not_given": lambda: new_consent(client, headers, consent_given=False),
+        "expired": lambda: new_consent(client, headers,
+                                       expires_at=(datetime.now(UTC) - timedelta(days=1)).isoformat()),
+        "other_tenant": lambda: new_consent(client, keys.headers(Role.operator, "other")),
+        "not_a_uuid": lambda: "consent-123",
+    }[consent_case]()
+    response = upload_take(client, headers, media.speech_24k_mono(), kind="audio", consent_id=consent)
+    assert response.status_code in (404, 422)
+    assert response.json()["error"]["code"] == code
+    left = leftovers(context)
+    assert left["uploads"] == [] and left["store"] == [] and left["rows"] == []
+
+
+def _bad_cases(media_root):
+    from tests.fixtures.corpus import MediaFactory
+
+    return MediaFactory(media_root).bad_cases()
+
+
+def test_the_bad_input_corpus_has_at_least_25_distinct_files(media):
+    cases = media.bad_cases()
+    assert len(cases) >= 25
+    assert len({c.name for c in cases}) == len(cases)
+
+
+def test_every_bad_input_gets_its_code_and_leaves_nothing_behind(client, keys, context, media):
+    consent = new_consent(client, keys.headers(Role.operator))
+    failures = []
+    for case in media.bad_cases():
+        fields = {"kind": case.kind, **case.fields}
+        response = upload_take(client, keys.headers(Role.operator), case.file, consent_id=consent,
+                               filename=case.filename, **fields)
+        body = response.json()
+        got = (response.status_code, body.get("error", {}).get("code"))
+        if got != (case.status, case.code):
+            failures.append(f"{case.name}: expected {(case.status, case.code)}, got {got}: {body}")
+            continue
+        assert body["error"]["message"], case.name
+        left = leftovers(context)
+        if left["uploads"] or left["store"] or left["rows"]:
+            failures.append(f"{case.name}: left behind {left}")
+    assert not failures, "\n".join(failures)
+
+
+def test_malformed_multipart_is_rejected(client, keys, context):
+    headers = {**keys.headers(Role.operator), "content-type": "multipart/form-data; boundary=XYZ"}
+    response = client.post("/api/v1/takes", headers=headers, content=b"--XYZ\r\nnot a header line at all")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "upload.malformed"
+    plain = client.post("/api/v1/takes", headers=keys.headers(Role.operator), json={"kind": "video"})
+    assert plain.status_code == 400 and plain.json()["error"]["code"] == "upload.malformed"
+    assert leftovers(context)["uploads"] == []
+
+
+def test_deleting_a_take_removes_row_then_file(client, keys, context, media):
+    consent = new_consent(client, keys.headers())
+    take = upload_take(client, keys.headers(), media.speech_24k_mono(), kind="audio", consent_id=consent).json()
+    assert client.delete(f"/api/v1/takes/{take['id']}", headers=keys.headers(Role.operator)).status_code == 403
+    assert client.delete(f"/api/v1/takes/{take['id']}", headers=keys.headers(Role.admin)).status_code == 204
+    assert client.get(f"/api/v1/takes/{take['id']}", headers=keys.headers()).status_code == 404
+    assert stored_files(context) == []
+
+
+def test_a_streamed_upload_without_length_is_cut_off_at_the_limit(client, keys, context, media):
+    consent = new_consent(client, keys.headers())
+    boundary = "lt-boundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nvideo\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"face_id\"\r\n\r\nanna\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"consent_id\"\r\n\r\n{consent}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp4\"\r\n"
+            "Content-Type: video/mp4\r\n\r\n").encode()
+    sent = {"bytes": 0}
+
+    def body():
+        yield head
+        chunk = b"\0" * (1024 * 1024)
+        for _ in range(64):
+            sent["bytes"] += len(chunk)
+            yield chunk
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    headers = {**keys.headers(), "content-type": f"multipart/form-data; boundary={boundary}"}
+    response = client.post("/api/v1/takes", headers=headers, content=body())
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "upload.too_large"
+    left = leftovers(context)
+    assert left["uploads"] == [] and left["store"] == [] and left["rows"] == []
