@@ -177,3 +177,25 @@ def upload_take(client: TestClient, headers: dict, file: Path, *, kind: str = "v
     with open(file, "rb") as handle:
         return client.post("/api/v1/takes", headers=headers, data=form,
                            files={"file": (filename or file.name, handle)})
+
+
+def model_card(name: str = "anna-lipsync", version: str = "1", kind: str = "avatar", target_id: str | None = None,
+               **extra) -> dict:
+    card = {"name": name, "version": version, "backbone": "wav2lip96" if kind == "avatar" else "piper-vc",
+            "kind": kind, "input_shape": [1, 6, 96, 96] if kind == "avatar" else [1, 80, -1],
+            "metrics": {"lse_d": 7.1, "psnr": 31.5}, "config": {"img_size": 96}}
+    if kind == "voice":
+        card["sample_rate"] = 22050
+    if target_id:
+        card["target_id"] = target_id
+    card.update(extra)
+    return card
+
+
+def register_model(client: TestClient, headers: dict, card: dict, artifacts: dict[str, bytes] | None = None):
+    import json
+
+    artifacts = {"pt": b"weights of " + card["name"].encode() + card["version"].encode()} \
+        if artifacts is None else artifacts
+    files = {fmt: (f"model.{fmt}", data) for fmt, data in artifacts.items()}
+    return client.post("/api/v1/models/register", headers=headers, data={"card": json.dumps(card)}, files=files)

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import boto3
@@ -41,7 +41,7 @@ def validate_key(key: str) -> str:
     """Reject absolute keys, `..`, empty segments and characters outside a safe set."""
     if not key or key.startswith("/") or "\\" in key or "\x00" in key:
         raise StoreError(f"invalid artifact key {key!r}", code="store.invalid_key")
-    for segment in PurePosixPath(key).parts:
+    for segment in key.split("/"):
         if segment in (".", "..") or not _SEGMENT.match(segment):
             raise StoreError(f"invalid artifact key segment {segment!r} in {key!r}", code="store.invalid_key")
     if len(key) > 500:

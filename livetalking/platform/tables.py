@@ -339,8 +339,8 @@ class LiveSession(SQLModel, table=True):
     __tablename__ = "live_session"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: uuid.UUID = Field(foreign_key="tenant.id", index=True)
-    avatar_version_id: uuid.UUID | None = Field(default=None, foreign_key="model_version.id")
-    voice_version_id: uuid.UUID | None = Field(default=None, foreign_key="model_version.id")
+    avatar_version_id: uuid.UUID | None = Field(default=None, foreign_key="model_version.id", ondelete="SET NULL")
+    voice_version_id: uuid.UUID | None = Field(default=None, foreign_key="model_version.id", ondelete="SET NULL")
     state: str = Field(default="open", max_length=20, index=True)
     started_at: datetime = _ts()
     ended_at: datetime | None = _ts(nullable=True)

@@ -171,9 +171,9 @@ def upgrade() -> None:
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('started_at', livetalking.platform.timeutil.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ended_at', livetalking.platform.timeutil.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['avatar_version_id'], ['model_version.id'], ),
+    sa.ForeignKeyConstraint(['avatar_version_id'], ['model_version.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ),
-    sa.ForeignKeyConstraint(['voice_version_id'], ['model_version.id'], ),
+    sa.ForeignKeyConstraint(['voice_version_id'], ['model_version.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('live_session', schema=None) as batch_op:
