@@ -1,0 +1,132 @@
+"""The run command for real: local Ray with token auth, Serve on HTTP, tasks as Ray tasks, and the CLI against it."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import model_card
+from tests.fixtures.media import shared
+
+pytestmark = pytest.mark.ray
+LIVETALKING = str(Path(sys.executable).with_name("livetalking"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    root = tmp_path_factory.mktemp("platform")
+    port, dashboard = free_port(), free_port()
+    env = {**os.environ, "LT_DATA_ROOT": str(root / "data"), "LT_MODELS_ROOT": str(root / "models"),
+           "LT_HTTP_PORT": str(port), "LT_RAY_DASHBOARD_PORT": str(dashboard), "LT_TASK_POLL_INTERVAL_S": "0.2"}
+    env.pop("RAY_AUTH_MODE", None)
+    log = open(root / "run.log", "w+")
+    process = subprocess.Popen([LIVETALKING, "run"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    deadline = time.monotonic() + 180
+    token = None
+    while time.monotonic() < deadline and token is None:
+        time.sleep(1)
+        assert process.poll() is None, (root / "run.log").read_text()[-4000:]
+        token = re.search(r"LT_API_KEY=(lt_\S+)", (root / "run.log").read_text())
+    assert token, (root / "run.log").read_text()[-4000:]
+    yield {"url": f"http://127.0.0.1:{port}", "key": token.group(1), "dashboard": f"http://127.0.0.1:{dashboard}",
+           "env": env, "root": root, "log": root / "run.log"}
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], check=False)
+    log.close()
+
+
+def api(platform) -> httpx.Client:
+    return httpx.Client(base_url=platform["url"], headers={"Authorization": f"Bearer {platform['key']}"},
+                        timeout=60)
+
+
+def test_the_api_answers_over_http_with_the_printed_admin_key(platform):
+    client = api(platform)
+    assert httpx.get(platform["url"] + "/healthz").json()["status"] == "ok"
+    assert httpx.get(platform["url"] + "/readyz").json()["status"] == "ready"
+    assert client.get("/api/v1/models").status_code == 200
+    assert httpx.get(platform["url"] + "/api/v1/models").status_code == 401
+    assert client.get("/docs").status_code == 200
+    assert platform["log"].read_text().count("LT_API_KEY=") == 1
+
+
+def test_ray_keeps_token_auth_on_and_its_dashboard_shows_the_serve_app(platform):
+    anonymous = httpx.get(platform["dashboard"] + "/api/serve/applications/", timeout=30)
+    assert anonymous.status_code in (401, 403)
+    ray_token = (Path.home() / ".ray" / "auth_token").read_text().strip()
+    response = httpx.get(platform["dashboard"] + "/api/serve/applications/",
+                         headers={"Authorization": f"Bearer {ray_token}"}, timeout=30)
+    assert response.status_code == 200
+    apps = response.json()["applications"]
+    assert apps["livetalking"]["status"] == "RUNNING"
+    assert set(apps["livetalking"]["deployments"]) == {"Ingress", "TaskCenter"}
+
+
+def test_a_task_runs_as_a_ray_task(platform):
+    client = api(platform)
+    card = model_card(version="ray")
+    model = client.post("/api/v1/models/register", data={"card": json.dumps(card)},
+                        files={"pt": ("m.pt", b"weights")}).json()
+    task = client.post("/api/v1/tasks", json={"type": "models:verify", "payload": {"model_ids": [model["id"]]}})
+    assert task.status_code == 201
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        row = client.get(f"/api/v1/tasks/{task.json()['id']}").json()
+        if row["state"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.3)
+    assert row["state"] == "succeeded", row
+    assert row["result"] == {"verified": {model["id"]: {"pt": "ok"}}}
+    assert re.fullmatch(r"[0-9a-f]{40,}", row["ray_ref"])
+
+
+def cli(platform, *args) -> subprocess.CompletedProcess:
+    env = {**platform["env"], "LT_URL": platform["url"], "LT_API_KEY": platform["key"], "COLUMNS": "200"}
+    return subprocess.run([LIVETALKING, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_cli_manages_the_running_platform(platform):
+    assert json.loads(cli(platform, "status").stdout)["me"]["role"] == "admin"
+    consent = json.loads(cli(platform, "consents", "add", "Ann Example", "--scope", "voice clone",
+                             "--licence", "test").stdout)
+    take = cli(platform, "takes", "add", str(shared("speech_zh_poem.wav")), "--kind", "audio", "--face-id", "ann",
+               "--consent-id", consent["id"])
+    assert take.returncode == 0, take.stderr
+    assert json.loads(take.stdout)["sample_rate"] == 24000
+    rejected = cli(platform, "takes", "add", str(shared("speech_en_1.wav")), "--kind", "audio", "--face-id", "ann",
+                   "--consent-id", consent["id"])
+    assert rejected.returncode == 2 and "take.audio.sample_rate" in rejected.stderr
+    card = platform["root"] / "card.json"
+    card.write_text(json.dumps(model_card(version="cli")))
+    weights = platform["root"] / "model.pt"
+    weights.write_bytes(b"cli weights")
+    registered = cli(platform, "models", "register", str(card), "--pt", str(weights))
+    assert registered.returncode == 0, registered.stderr
+    model_id = json.loads(registered.stdout)["id"]
+    assert model_id in cli(platform, "models", "list").stdout
+    assert json.loads(cli(platform, "models", "show", model_id).stdout)["version"] == "cli"
+    promote = cli(platform, "models", "promote", model_id)
+    assert promote.returncode == 2 and "model.no_target" in promote.stderr
+    key = json.loads(cli(platform, "keys", "create", "ci-viewer", "--role", "viewer").stdout)
+    assert key["token"].startswith("lt_")
+    assert json.loads(cli(platform, "keys", "revoke", key["id"]).stdout)["revoked_at"]
+    assert cli(platform, "models", "delete", model_id).returncode == 0
+    assert "tasks" not in cli(platform, "tasks", "list").stderr
