@@ -1,0 +1,13 @@
+"""Run every benchmark and print its table."""
+
+from benchmarks import cold_start, registry_listing, upload_throughput
+
+
+def main() -> None:
+    cold_start.main()
+    registry_listing.main()
+    upload_throughput.main()
+
+
+if __name__ == "__main__":
+    main()
