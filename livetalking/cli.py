@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
@@ -100,21 +101,29 @@ def takes_add(file: Path, face_id: Annotated[str, typer.Option()], consent_id: A
               kind: Annotated[str, typer.Option(help="video or audio")] = "video",
               mic_profile: Annotated[str | None, typer.Option()] = None,
               normalize: Annotated[bool, typer.Option(help="convert other audio rates / stereo")] = False,
+              resume: Annotated[str | None, typer.Option(help="upload id printed by an interrupted run")] = None,
               url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-    """Upload FILE as a take (validated against the capture spec on arrival)."""
+    """Upload FILE as a take in resumable chunks; it is validated against the capture spec on arrival."""
     if not file.is_file():
         err.print(f"[red]error[/red] no such file: {file}")
         raise typer.Exit(2)
-    fields = {"kind": kind, "face_id": face_id, "consent_id": consent_id, "normalize": str(normalize).lower()}
-    if mic_profile:
-        fields["mic_profile"] = mic_profile
+    client = _client(url, api_key)
     columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    upload_id = resume
     try:
+        upload_id = upload_id or client.open_upload(file)["id"]
         with Progress(*columns, console=err) as progress:
             bar = progress.add_task(f"uploading {file.name}", total=file.stat().st_size)
-            take = _client(url, api_key).upload("/api/v1/takes", {"file": file}, fields,
-                                                on_read=lambda n: progress.advance(bar, n))
+            client.send_missing(file, upload_id, lambda n: progress.advance(bar, n))
+        with err.status("validating the take ..."):
+            take = client.request("POST", "/api/v1/takes", json={
+                "upload_id": upload_id, "kind": kind, "face_id": face_id, "consent_id": consent_id,
+                "mic_profile": mic_profile, "normalize": normalize})
         _print(take)
+    except httpx.TransportError as e:
+        hint = f"; resume with --resume {upload_id}" if upload_id else ""
+        err.print(f"[red]error[/red] the connection failed ({e}){hint}")
+        raise typer.Exit(1) from e
     except LiveTalkingError as e:
         _fail(e)
 

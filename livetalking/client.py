@@ -1,6 +1,8 @@
 """A small HTTP client of the management API, used by the CLI."""
 
+import hashlib
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,40 @@ class Client:
         finally:
             for handle in handles:
                 handle.close()
+
+
+    def open_upload(self, file: Path) -> dict:
+        """Start a resumable upload of `file` (its sha256 is checked when the server assembles it)."""
+        digest = hashlib.sha256()
+        with open(file, "rb") as handle:
+            while block := handle.read(1024 * 1024):
+                digest.update(block)
+        return self.request("POST", "/api/v1/uploads", json={
+            "filename": file.name, "size_bytes": file.stat().st_size, "sha256": digest.hexdigest()})
+
+    def send_missing(self, file: Path, upload_id: str, on_sent: Callable[[int], None] = lambda n: None,
+                     attempts: int = 5) -> None:
+        """Send the chunks the server does not have yet, each retried on connection errors."""
+        status = self.request("GET", f"/api/v1/uploads/{upload_id}")
+        chunk = status["chunk_bytes"]
+        on_sent(status["size_bytes"] - sum(min(chunk, status["size_bytes"] - i * chunk) for i in status["missing"]))
+        with open(file, "rb") as handle:
+            for index in status["missing"]:
+                handle.seek(index * chunk)
+                data = handle.read(chunk)
+                self._put_chunk(upload_id, index, data, attempts)
+                on_sent(len(data))
+
+    def _put_chunk(self, upload_id: str, index: int, data: bytes, attempts: int) -> None:
+        for attempt in range(attempts):
+            try:
+                self.request("PUT", f"/api/v1/uploads/{upload_id}/chunks/{index}", content=data,
+                             headers={"content-type": "application/octet-stream"})
+                return
+            except httpx.TransportError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(min(2**attempt, 10))
 
 
 def dumps(value: Any) -> str:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     ingress_num_cpus: float = 0.25
 
     max_upload_bytes: int = 4 * 1024**3
+    upload_chunk_bytes: int = 8 * 1024**2
+    upload_expiry_s: float = 24 * 3600.0
     video_min_duration_s: float = 10.0
     video_max_duration_s: float = 30 * 60.0
     video_min_short_side: int = 720

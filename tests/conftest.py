@@ -76,7 +76,8 @@ def database_url(request, tmp_path: Path) -> str:
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
     values = dict(data_root=tmp_path / "data", models_root=tmp_path / "models",
-                  max_upload_bytes=TEST_UPLOAD_LIMIT, video_max_duration_s=11.0, task_poll_interval_s=0.05)
+                  max_upload_bytes=TEST_UPLOAD_LIMIT, video_max_duration_s=11.0, task_poll_interval_s=0.05,
+                  upload_chunk_bytes=64 * 1024)
     values.update(overrides)
     return Settings(**values)
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from livetalking.platform.timeutil import UTCDateTime, utcnow
@@ -134,7 +134,7 @@ class Take(TakeBase, table=True):
     channels: int | None = None
     chroma_info: dict | None = Field(default=None, sa_type=JSON, nullable=True)
     sha256: str = Field(max_length=64)
-    size_bytes: int
+    size_bytes: int = Field(sa_type=BigInteger)
     storage_key: str = Field(max_length=500)
     validation: dict = _json()
     created_by: uuid.UUID | None = None
@@ -302,6 +302,46 @@ class TaskPublic(SQLModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class UploadCreate(SQLModel):
+    filename: str = Field(min_length=1, max_length=255)
+    size_bytes: int = Field(gt=0)
+    sha256: str | None = Field(default=None, regex=r"^[0-9a-f]{64}$")
+
+
+class Upload(SQLModel, table=True):
+    """A resumable upload: the file arrives in fixed-size chunks, each its own request."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenant.id", index=True)
+    filename: str = Field(max_length=255)
+    size_bytes: int = Field(sa_type=BigInteger)
+    chunk_bytes: int
+    sha256: str | None = Field(default=None, max_length=64)
+    created_by: uuid.UUID | None = None
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)
+
+
+class UploadChunk(SQLModel, table=True):
+    __tablename__ = "upload_chunk"
+    upload_id: uuid.UUID = Field(foreign_key="upload.id", primary_key=True, ondelete="CASCADE")
+    index: int = Field(primary_key=True)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=500)
+
+
+class UploadPublic(SQLModel):
+    id: uuid.UUID
+    filename: str
+    size_bytes: int
+    chunk_bytes: int
+    chunk_count: int
+    received: list[int]
+    missing: list[int]
+    expires_at: datetime
 
 
 class AuditEvent(SQLModel, table=True):

@@ -10,7 +10,9 @@ from sqlalchemy.engine import Engine
 
 from livetalking.platform.db import session_scope
 from livetalking.platform.tables import Task, TaskState
+from livetalking.platform.store import make_store
 from livetalking.platform.tasks import claim_next, finish, recover_stale
+from livetalking.platform.upload_sessions import purge_expired
 from livetalking.settings import Settings
 from livetalking.train_jobs.execute import execute_task
 from livetalking.train_jobs.handlers import Handler
@@ -87,6 +89,7 @@ class TaskRunner:
 
     def __init__(self, settings: Settings, engine: Engine, executor):
         self.settings, self.engine, self.executor = settings, engine, executor
+        self.store = make_store(settings)
         self.runner_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.running: set[uuid.UUID] = set()
         self._wake = threading.Event()
@@ -124,6 +127,7 @@ class TaskRunner:
         """One round: reap finished tasks, forward cancel requests, start queued tasks."""
         if recover:
             recover_stale(self.engine, self.settings.task_heartbeat_timeout_s)
+            purge_expired(self.engine, self.store)
         for task_id, problem in self.executor.finished().items():
             self.running.discard(task_id)
             if problem is not None:

@@ -11,8 +11,9 @@ from livetalking.platform.consent import record_consent
 from livetalking.platform.db import session_scope
 from livetalking.platform.personas import create_persona
 from livetalking.platform.tables import (Avatar, AuditEvent, ConsentCreate, PersonaCreate, Role, Take, TakeKind,
-                                         Voice)
+                                         UploadCreate, Voice)
 from livetalking.platform.tasks import create_task
+from livetalking.platform.upload_sessions import open_upload
 from livetalking.registry.card import ArtifactFormat
 from livetalking.registry.service import parse_card, register_model
 from tests.conftest import client_for, model_card
@@ -58,6 +59,10 @@ REQUIRED_ROLE = {
     ("POST", "/api/v1/tasks/{task_id}:cancel"): Role.operator,
     ("POST", "/api/v1/tasks/{task_id}:retry"): Role.operator,
     ("GET", "/api/v1/audit"): Role.admin,
+    ("POST", "/api/v1/uploads"): Role.operator,
+    ("GET", "/api/v1/uploads/{upload_id}"): Role.viewer,
+    ("PUT", "/api/v1/uploads/{upload_id}/chunks/{index}"): Role.operator,
+    ("DELETE", "/api/v1/uploads/{upload_id}"): Role.operator,
 }
 RANK = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
 
@@ -80,8 +85,10 @@ def make_resources(context, tenant_id: uuid.UUID) -> dict[str, str]:
         voice = create_persona(session, Voice, tenant_id, PersonaCreate(display_name="V"))
         task = create_task(session, tenant_id, "models:verify", {}, known_types={"models:verify"})
         key, _ = create_key(session, tenant_id, Role.viewer, "victim")
+        upload = open_upload(session, context.settings, tenant_id, None,
+                             UploadCreate(filename="a.wav", size_bytes=10))
         ids = {"consent_id": consent.id, "take_id": take.id, "avatar": avatar.id, "voice": voice.id,
-               "task_id": task.id, "key_id": key.id}
+               "task_id": task.id, "key_id": key.id, "upload_id": upload.id}
     source = context.settings.data_root / f"weights-{uuid.uuid4().hex}.pt"
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_bytes(b"weights")
@@ -95,7 +102,7 @@ def make_resources(context, tenant_id: uuid.UUID) -> dict[str, str]:
 def request_for(method: str, path: str, ids: dict[str, str], kind: str):
     """The concrete URL and body for a route, naming the given resources."""
     persona_id = ids["voice"] if path.startswith("/api/v1/voices") else ids["avatar"]
-    url = path.format(persona_id=persona_id, **{k: v for k, v in ids.items() if k.endswith("_id")})
+    url = path.format(persona_id=persona_id, index=0, **{k: v for k, v in ids.items() if k.endswith("_id")})
     kwargs: dict = {}
     if (method, path) == ("POST", "/api/v1/takes"):
         handle = open(shared("speech_zh_poem.wav"), "rb")
@@ -104,6 +111,8 @@ def request_for(method: str, path: str, ids: dict[str, str], kind: str):
     elif (method, path) == ("POST", "/api/v1/models/register"):
         card = model_card(version=uuid.uuid4().hex[:8])
         kwargs = {"data": {"card": json.dumps(card)}, "files": {"pt": ("m.pt", b"w")}}
+    elif method == "PUT":
+        kwargs = {"content": b"0123456789"}
     elif method in ("POST", "PATCH"):
         kwargs = {"json": {
             "/api/v1/tenant": {"min_video_short_side": 512},
@@ -112,6 +121,7 @@ def request_for(method: str, path: str, ids: dict[str, str], kind: str):
             "/api/v1/avatars": {"display_name": "A2"},
             "/api/v1/voices": {"display_name": "V2"},
             "/api/v1/tasks": {"type": "models:verify", "payload": {}},
+            "/api/v1/uploads": {"filename": "take.mp4", "size_bytes": 1000},
         }.get(path, {"display_name": "renamed"} if method == "PATCH" else {})}
     return url, kwargs
 

@@ -1,5 +1,6 @@
 """The run command for real: local Ray with token auth, Serve on HTTP, tasks as Ray tasks, and the CLI against it."""
 
+import hashlib
 import json
 import os
 import re
@@ -31,7 +32,8 @@ def platform(tmp_path_factory):
     root = tmp_path_factory.mktemp("platform")
     port, dashboard = free_port(), free_port()
     env = {**os.environ, "LT_DATA_ROOT": str(root / "data"), "LT_MODELS_ROOT": str(root / "models"),
-           "LT_HTTP_PORT": str(port), "LT_RAY_DASHBOARD_PORT": str(dashboard), "LT_TASK_POLL_INTERVAL_S": "0.2"}
+           "LT_HTTP_PORT": str(port), "LT_RAY_DASHBOARD_PORT": str(dashboard), "LT_TASK_POLL_INTERVAL_S": "0.2",
+           "LT_UPLOAD_CHUNK_BYTES": "65536"}
     env.pop("RAY_AUTH_MODE", None)
     log = open(root / "run.log", "w+")
     process = subprocess.Popen([LIVETALKING, "run"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
@@ -130,3 +132,20 @@ def test_the_cli_manages_the_running_platform(platform):
     assert json.loads(cli(platform, "keys", "revoke", key["id"]).stdout)["revoked_at"]
     assert cli(platform, "models", "delete", model_id).returncode == 0
     assert "tasks" not in cli(platform, "tasks", "list").stderr
+
+
+def test_the_cli_resumes_an_interrupted_upload(platform):
+    client = api(platform)
+    consent = client.post("/api/v1/consents", json={"subject_name": "R", "consent_given": True, "scope": "s",
+                                                    "licence": "l"}).json()["id"]
+    source = shared("speech_zh_poem.wav")
+    opened = client.post("/api/v1/uploads", json={"filename": source.name,
+                                                  "size_bytes": source.stat().st_size}).json()
+    first = source.read_bytes()[: opened["chunk_bytes"]]
+    assert client.put(f"/api/v1/uploads/{opened['id']}/chunks/0", content=first).status_code == 200
+    resumed = cli(platform, "takes", "add", str(source), "--kind", "audio", "--face-id", "r",
+                  "--consent-id", consent, "--resume", opened["id"])
+    assert resumed.returncode == 0, resumed.stderr
+    take = json.loads(resumed.stdout)
+    assert opened["chunk_count"] == 5
+    assert take["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()

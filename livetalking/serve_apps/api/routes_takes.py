@@ -3,11 +3,13 @@
 import uuid
 
 from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from livetalking.errors import InvalidInput
 from livetalking.platform.takes import TakeUpload, delete_take, get_take, ingest_take, list_takes
 from livetalking.platform.tables import Take, TakeKind, TakePublic
+from livetalking.platform.upload_sessions import assemble, discard
 from livetalking.serve_apps.api.deps import Admin, ContextDep, Operator, SessionDep, Viewer
 from livetalking.serve_apps.api.pagination import Limit, Offset
 from livetalking.serve_apps.api.uploads import ReceivedForm, receive_multipart
@@ -25,7 +27,13 @@ UPLOAD_SCHEMA = {
             "consent_id": {"type": "string", "format": "uuid"},
             "mic_profile": {"type": "string"},
             "normalize": {"type": "boolean", "description": "convert audio of other rates / stereo"},
-        }}}}}
+        }}},
+        "application/json": {"schema": {
+            "type": "object", "required": ["upload_id", "kind", "face_id", "consent_id"],
+            "properties": {"upload_id": {"type": "string", "format": "uuid"},
+                           "kind": {"type": "string", "enum": ["video", "audio"]},
+                           "face_id": {"type": "string"}, "consent_id": {"type": "string", "format": "uuid"},
+                           "mic_profile": {"type": "string"}, "normalize": {"type": "boolean"}}}}}}
 }
 
 
@@ -47,10 +55,44 @@ def _upload_fields(form: ReceivedForm) -> TakeUpload:
                       mic_profile=form.fields.get("mic_profile") or None, normalize=normalize in ("true", "1"))
 
 
+class TakeFromUpload(BaseModel):
+    """A take whose file arrived through /api/v1/uploads."""
+
+    upload_id: uuid.UUID
+    kind: TakeKind
+    face_id: str
+    consent_id: uuid.UUID | None = None
+    mic_profile: str | None = None
+    normalize: bool = False
+
+
+def _ingest_upload(context, principal, body: TakeFromUpload) -> Take:
+    path, filename = assemble(context.engine, context.store, principal.tenant_id, body.upload_id,
+                              context.settings.uploads_dir)
+    try:
+        upload = TakeUpload(path=path, filename=filename, kind=body.kind, face_id=body.face_id.strip(),
+                            consent_id=body.consent_id, mic_profile=body.mic_profile, normalize=body.normalize)
+        return ingest_take(context.engine, context.store, context.settings, principal.tenant_id,
+                           principal.key_id, upload)
+    finally:
+        path.unlink(missing_ok=True)
+        discard(context.engine, context.store, body.upload_id)
+
+
 @router.post("", response_model=TakePublic, status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_SCHEMA)
 async def upload(request: Request, principal: Operator, context: ContextDep) -> Take:
-    """Stream a take to disk, validate it, store it and record it; a rejected take leaves nothing behind."""
+    """Validate, store and record a take sent as one multipart request, or (JSON) assembled from a resumable upload.
+
+    A rejected take leaves nothing behind: no file, no row, no upload chunks.
+    """
     settings = context.settings
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = TakeFromUpload.model_validate_json(await request.body())
+        except ValidationError as e:
+            raise InvalidInput(f"invalid take request: {e.errors()[0]['msg']} at "
+                               f"{'.'.join(str(p) for p in e.errors()[0]['loc'])}", code="invalid_input") from e
+        return await run_in_threadpool(_ingest_upload, context, principal, body)
     async with receive_multipart(request, settings.uploads_dir, settings.max_upload_bytes) as form:
         upload_fields = _upload_fields(form)
         return await run_in_threadpool(ingest_take, context.engine, context.store, settings,

@@ -1,7 +1,6 @@
 """Streamed multipart uploads: parts go straight to disk under random names, never whole into memory."""
 
 import os
-import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,10 +12,10 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from livetalking.errors import InvalidInput, PayloadTooLarge
+from livetalking.platform.filenames import check_filename
 
 MAX_FIELD_BYTES = 64 * 1024
 MULTIPART_OVERHEAD = 64 * 1024
-_SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
 
 
 @dataclass
@@ -41,14 +40,6 @@ class ReceivedForm:
         if name not in self.files:
             raise InvalidInput(f"the form has no file part {name!r}", code="upload.missing_file")
         return self.files[name]
-
-
-def check_filename(filename: str) -> str:
-    """A client file name is kept as a label only; names with paths or control characters are refused."""
-    if not _SAFE_NAME.match(filename) or filename in (".", "..") or filename.startswith("."):
-        raise InvalidInput(f"the file name {filename!r} is not allowed: no paths, dot-names or control characters",
-                           code="upload.bad_filename")
-    return filename
 
 
 class _Collector:

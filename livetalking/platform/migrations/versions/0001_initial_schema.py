@@ -198,7 +198,7 @@ def upgrade() -> None:
     sa.Column('channels', sa.Integer(), nullable=True),
     sa.Column('chroma_info', sa.JSON(), nullable=True),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('size_bytes', sa.BigInteger(), nullable=False),
     sa.Column('storage_key', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('validation', sa.JSON(), nullable=False),
     sa.Column('created_by', sa.Uuid(), nullable=True),
