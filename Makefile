@@ -11,6 +11,7 @@ run: bootstrap
 	$(VENV)/bin/livetalking run
 
 test: bootstrap
+	$(VENV)/bin/ruff check livetalking tests benchmarks
 	$(PY) -m pytest -q
 
 bench: bootstrap

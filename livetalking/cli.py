@@ -49,6 +49,14 @@ def _fail(error: LiveTalkingError) -> None:
     raise typer.Exit(2 if isinstance(error, ApiError) and error.status < 500 else 1)
 
 
+def _api(url: str, api_key: str, method: str, path: str, **kwargs):
+    """Call the API; an error answer ends the command with its code."""
+    try:
+        return _client(url, api_key).request(method, path, **kwargs)
+    except LiveTalkingError as e:
+        _fail(e)
+
+
 @app.command()
 def run() -> None:
     """Start the platform on a local Ray (or LT_RAY_ADDRESS) and serve the API until Ctrl-C."""
@@ -90,10 +98,7 @@ def consents_add(subject: str, scope: Annotated[str, typer.Option()], licence: A
     """Record that SUBJECT consents to being cloned for SCOPE under LICENCE."""
     body = {"subject_name": subject, "consent_given": True, "scope": scope, "licence": licence,
             "expires_at": expires_at}
-    try:
-        _print(_client(url, api_key).request("POST", "/api/v1/consents", json=body))
-    except LiveTalkingError as e:
-        _fail(e)
+    _print(_api(url, api_key, "POST", "/api/v1/consents", json=body))
 
 
 @takes_app.command("add")
@@ -131,10 +136,7 @@ def takes_add(file: Path, face_id: Annotated[str, typer.Option()], consent_id: A
 @takes_app.command("list")
 def takes_list(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """The tenant's takes."""
-    try:
-        rows = _client(url, api_key).request("GET", "/api/v1/takes")
-    except LiveTalkingError as e:
-        _fail(e)
+    rows = _api(url, api_key, "GET", "/api/v1/takes")
     _table(rows, ["id", "face_id", "kind", "duration_s", "fps", "sample_rate", "created_at"])
 
 
@@ -152,10 +154,7 @@ def models_list(kind: str | None = None, status_: Annotated[str | None, typer.Op
     """Model versions of the tenant."""
     params = {k: v for k, v in {"kind": kind, "status": status_, "backbone": backbone, "limit": limit,
                                 "offset": offset}.items() if v is not None}
-    try:
-        page = _client(url, api_key).request("GET", "/api/v1/models", params=params)
-    except LiveTalkingError as e:
-        _fail(e)
+    page = _api(url, api_key, "GET", "/api/v1/models", params=params)
     _table(page["items"], ["id", "name", "version", "kind", "backbone", "status", "formats"])
     console.print(f"{len(page['items'])} of {page['total']}")
 
@@ -163,10 +162,7 @@ def models_list(kind: str | None = None, status_: Annotated[str | None, typer.Op
 @models_app.command("show")
 def models_show(model_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """One model version."""
-    try:
-        _print(_client(url, api_key).request("GET", f"/api/v1/models/{model_id}"))
-    except LiveTalkingError as e:
-        _fail(e)
+    _print(_api(url, api_key, "GET", f"/api/v1/models/{model_id}"))
 
 
 @models_app.command("register")
@@ -186,10 +182,7 @@ def models_register(card: Path, pt: Path | None = None, torchscript: Path | None
 
 def _model_action(method: str, suffix: str):
     def command(model_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-        try:
-            result = _client(url, api_key).request(method, f"/api/v1/models/{model_id}{suffix}")
-        except LiveTalkingError as e:
-            _fail(e)
+        result = _api(url, api_key, method, f"/api/v1/models/{model_id}{suffix}")
         _print(result if result is not None else {"deleted": str(model_id)})
 
     return command
@@ -204,19 +197,13 @@ models_app.command("rollback", help="Return to the version the active one replac
 @tasks_app.command("list")
 def tasks_list(state: str | None = None, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """The tenant's tasks."""
-    try:
-        rows = _client(url, api_key).request("GET", "/api/v1/tasks", params={"state": state} if state else {})
-    except LiveTalkingError as e:
-        _fail(e)
+    rows = _api(url, api_key, "GET", "/api/v1/tasks", params={"state": state} if state else {})
     _table(rows, ["id", "type", "state", "priority", "progress", "attempts", "message"])
 
 
 def _task_action(suffix: str):
     def command(task_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-        try:
-            _print(_client(url, api_key).request("POST", f"/api/v1/tasks/{task_id}{suffix}"))
-        except LiveTalkingError as e:
-            _fail(e)
+        _print(_api(url, api_key, "POST", f"/api/v1/tasks/{task_id}{suffix}"))
 
     return command
 
@@ -229,19 +216,13 @@ tasks_app.command("retry", help="Queue a failed, cancelled or interrupted task a
 def keys_create(name: str, role: Annotated[str, typer.Option(help="viewer, operator or admin")] = "viewer",
                 url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Create a key in your tenant (admin); the token is printed once."""
-    try:
-        _print(_client(url, api_key).request("POST", "/api/v1/keys", json={"name": name, "role": role}))
-    except LiveTalkingError as e:
-        _fail(e)
+    _print(_api(url, api_key, "POST", "/api/v1/keys", json={"name": name, "role": role}))
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Revoke a key of your tenant (admin)."""
-    try:
-        _print(_client(url, api_key).request("DELETE", f"/api/v1/keys/{key_id}"))
-    except LiveTalkingError as e:
-        _fail(e)
+    _print(_api(url, api_key, "DELETE", f"/api/v1/keys/{key_id}"))
 
 
 @tenants_app.command("create")

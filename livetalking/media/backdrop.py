@@ -1,4 +1,4 @@
-"""Green-screen backdrop estimate from frame borders: key colour, its spread, and the share of border that is backdrop."""
+"""Green-screen backdrop estimate from the frame border: key colour, its spread, the backdrop share."""
 
 import colorsys
 from dataclasses import asdict, dataclass
@@ -13,7 +13,7 @@ MIN_CHROMA_TOLERANCE = 0.035
 
 @dataclass(frozen=True)
 class BackdropInfo:
-    """The estimated key colour (RGB 0..255, hue in degrees), its chroma spread, and the backdrop share of the border."""
+    """Estimated key colour (RGB 0..255, hue in degrees), its chroma spread, and the border's backdrop share."""
 
     key_rgb: tuple[int, int, int]
     key_hue_deg: float

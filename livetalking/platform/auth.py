@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from livetalking.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from livetalking.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from livetalking.platform.tables import ApiKey, Role, Tenant
+from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
 
 KEY_SCHEME = "lt"
@@ -69,9 +70,7 @@ def authenticate(session: Session, token: str | None) -> Principal:
 
 def revoke_key(session: Session, principal_tenant: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
     """Revoke a key of the same tenant."""
-    key = session.get(ApiKey, key_id)
-    if key is None or key.tenant_id != principal_tenant:
-        raise NotFound(f"key {key_id} not found", code="keys.not_found")
+    key = get_owned(session, ApiKey, principal_tenant, key_id, "keys")
     if key.revoked_at is not None:
         raise Conflict(f"key {key_id} is already revoked", code="keys.already_revoked")
     key.revoked_at = utcnow()

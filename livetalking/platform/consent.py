@@ -4,8 +4,9 @@ import uuid
 
 from sqlmodel import Session, select
 
-from livetalking.errors import Conflict, InvalidInput, NotFound
+from livetalking.errors import Conflict, InvalidInput
 from livetalking.platform.tables import Consent, ConsentCreate, Take
+from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
 
 
@@ -22,10 +23,7 @@ def record_consent(session: Session, tenant_id: uuid.UUID, data: ConsentCreate, 
 
 def get_consent(session: Session, tenant_id: uuid.UUID, consent_id: uuid.UUID) -> Consent:
     """A consent of this tenant, or NotFound."""
-    consent = session.get(Consent, consent_id)
-    if consent is None or consent.tenant_id != tenant_id:
-        raise NotFound(f"consent {consent_id} not found", code="consent.not_found")
-    return consent
+    return get_owned(session, Consent, tenant_id, consent_id, "consent")
 
 
 def require_valid_consent(session: Session, tenant_id: uuid.UUID, consent_id: uuid.UUID | None) -> Consent:

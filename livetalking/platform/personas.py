@@ -4,8 +4,9 @@ import uuid
 
 from sqlmodel import Session, col, select
 
-from livetalking.errors import Conflict, InvalidInput, NotFound
+from livetalking.errors import Conflict, InvalidInput
 from livetalking.platform.tables import Avatar, ModelVersion, PersonaCreate, PersonaUpdate, Take, TakeKind, Voice
+from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
 
 Persona = Avatar | Voice
@@ -19,9 +20,7 @@ def _noun(table: type[Persona]) -> str:
 def create_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, data: PersonaCreate) -> Persona:
     """Create an avatar (from video takes) or a voice (from audio takes) of this tenant."""
     for take_id in data.take_ids:
-        take = session.get(Take, take_id)
-        if take is None or take.tenant_id != tenant_id:
-            raise NotFound(f"take {take_id} not found", code="take.not_found")
+        take = get_owned(session, Take, tenant_id, take_id, "take")
         if take.kind is not TAKE_KIND[table]:
             raise InvalidInput(f"a {_noun(table)} is made from {TAKE_KIND[table].value} takes; "
                                f"take {take_id} is {take.kind.value}", code=f"{_noun(table)}.take_kind")
@@ -34,10 +33,7 @@ def create_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID,
 
 def get_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, persona_id: uuid.UUID) -> Persona:
     """An avatar or voice of this tenant, or NotFound."""
-    persona = session.get(table, persona_id)
-    if persona is None or persona.tenant_id != tenant_id:
-        raise NotFound(f"{_noun(table)} {persona_id} not found", code=f"{_noun(table)}.not_found")
-    return persona
+    return get_owned(session, table, tenant_id, persona_id, _noun(table))
 
 
 def list_personas(session: Session, table: type[Persona], tenant_id: uuid.UUID, limit: int,

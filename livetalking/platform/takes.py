@@ -8,12 +8,13 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from livetalking.errors import InvalidInput, NotFound
+from livetalking.errors import InvalidInput
 from livetalking.media.capture_spec import CaptureSpec, check_extension, validate_audio, validate_video
 from livetalking.platform.consent import require_valid_consent
 from livetalking.platform.db import session_scope
 from livetalking.platform.store import ArtifactStore, scoped_key
 from livetalking.platform.tables import Take, TakeKind, Tenant
+from livetalking.platform.tenancy import get_owned
 from livetalking.settings import Settings
 
 _FACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -85,10 +86,7 @@ def ingest_take(engine: Engine, store: ArtifactStore, settings: Settings, tenant
 
 def get_take(session: Session, tenant_id: uuid.UUID, take_id: uuid.UUID) -> Take:
     """A take of this tenant, or NotFound."""
-    take = session.get(Take, take_id)
-    if take is None or take.tenant_id != tenant_id:
-        raise NotFound(f"take {take_id} not found", code="take.not_found")
-    return take
+    return get_owned(session, Take, tenant_id, take_id, "take")
 
 
 def list_takes(session: Session, tenant_id: uuid.UUID, face_id: str | None, limit: int, offset: int) -> list[Take]:

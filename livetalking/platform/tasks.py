@@ -9,10 +9,11 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from livetalking.errors import Conflict, InvalidInput, NotFound, TaskCancelled
+from livetalking.errors import Conflict, InvalidInput, TaskCancelled
 from livetalking.platform.db import session_scope
 from livetalking.platform.store import ArtifactStore
 from livetalking.platform.tables import TERMINAL_TASK_STATES, Task, TaskState
+from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
 from livetalking.settings import Settings
 
@@ -34,10 +35,7 @@ def create_task(session: Session, tenant_id: uuid.UUID, task_type: str, payload:
 
 def get_task(session: Session, tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task:
     """A task of this tenant, or NotFound."""
-    task = session.get(Task, task_id)
-    if task is None or task.tenant_id != tenant_id:
-        raise NotFound(f"task {task_id} not found", code="task.not_found")
-    return task
+    return get_owned(session, Task, tenant_id, task_id, "task")
 
 
 def list_tasks(session: Session, tenant_id: uuid.UUID, state: TaskState | None, task_type: str | None,

@@ -1,4 +1,4 @@
-"""Resumable uploads: a file arrives as numbered fixed-size chunks (each stored as an artifact), then is assembled once."""
+"""Resumable uploads: a file arrives as numbered fixed-size chunks (each an artifact), then is assembled once."""
 
 import hashlib
 import math
@@ -15,6 +15,7 @@ from livetalking.platform.db import session_scope
 from livetalking.platform.filenames import check_filename
 from livetalking.platform.store import CHUNK, ArtifactStore, scoped_key
 from livetalking.platform.tables import Upload, UploadChunk, UploadCreate, UploadPublic
+from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
 from livetalking.settings import Settings
 
@@ -49,9 +50,9 @@ def open_upload(session: Session, settings: Settings, tenant_id: uuid.UUID, acto
 
 def get_upload(session: Session, tenant_id: uuid.UUID, upload_id: uuid.UUID) -> Upload:
     """An unexpired upload of this tenant, or NotFound."""
-    upload = session.get(Upload, upload_id)
-    if upload is None or upload.tenant_id != tenant_id or upload.expires_at <= utcnow():
-        raise NotFound(f"upload {upload_id} not found (or expired)", code="upload.not_found")
+    upload = get_owned(session, Upload, tenant_id, upload_id, "upload")
+    if upload.expires_at <= utcnow():
+        raise NotFound(f"upload {upload_id} expired at {upload.expires_at.isoformat()}", code="upload.not_found")
     return upload
 
 

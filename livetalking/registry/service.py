@@ -1,4 +1,4 @@
-"""Register, list, show, delete, promote and roll back model versions; keep avatars and voices pointing at the active one."""
+"""Register, list, show, delete, promote and roll back model versions; personas follow the active one."""
 
 import uuid
 from dataclasses import dataclass
@@ -10,10 +10,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from livetalking.errors import Conflict, InvalidInput, LiveTalkingError, NotFound
+from livetalking.errors import Conflict, InvalidInput, LiveTalkingError
 from livetalking.platform.db import session_scope
 from livetalking.platform.store import ArtifactStore, StoredObject, scoped_key
 from livetalking.platform.tables import (Avatar, LiveSession, ModelKind, ModelStatus, ModelVersion, Voice)
+from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
 from livetalking.registry.card import FILE_NAMES, ArtifactFormat, ModelCard
 
@@ -48,18 +49,12 @@ def persona_table(kind: ModelKind) -> type[Avatar] | type[Voice]:
 
 
 def _target(session: Session, tenant_id: uuid.UUID, kind: ModelKind, target_id: uuid.UUID):
-    target = session.get(persona_table(kind), target_id)
-    if target is None or target.tenant_id != tenant_id:
-        raise NotFound(f"{kind.value} {target_id} not found", code=f"{kind.value}.not_found")
-    return target
+    return get_owned(session, persona_table(kind), tenant_id, target_id, kind.value)
 
 
 def get_model(session: Session, tenant_id: uuid.UUID, model_id: uuid.UUID) -> ModelVersion:
     """A model version of this tenant, or NotFound."""
-    model = session.get(ModelVersion, model_id)
-    if model is None or model.tenant_id != tenant_id:
-        raise NotFound(f"model {model_id} not found", code="model.not_found")
-    return model
+    return get_owned(session, ModelVersion, tenant_id, model_id, "model")
 
 
 def _store_artifacts(store: ArtifactStore, tenant_id: uuid.UUID, card: ModelCard,

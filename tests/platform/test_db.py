@@ -14,8 +14,8 @@ from livetalking.platform.tables import ModelKind, ModelVersion, Task, TaskState
 from livetalking.platform.tasks import claim_next, create_task
 from tests.conftest import engine_for
 
-EXPECTED_TABLES = {"upload", "upload_chunk", "tenant", "api_key", "consent", "take", "avatar", "voice", "model_version", "task",
-                   "audit_event", "live_session", "alembic_version"}
+EXPECTED_TABLES = {"upload", "upload_chunk", "tenant", "api_key", "consent", "take", "avatar", "voice",
+                   "model_version", "task", "audit_event", "live_session", "alembic_version"}
 
 
 def test_migrations_create_every_table_and_are_idempotent(database_url):

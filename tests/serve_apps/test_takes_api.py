@@ -139,8 +139,10 @@ def test_malformed_multipart_is_rejected(client, keys, context):
     response = client.post("/api/v1/takes", headers=headers, content=b"--XYZ\r\nnot a header line at all")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "upload.malformed"
-    plain = client.post("/api/v1/takes", headers=keys.headers(Role.operator), json={"kind": "video"})
-    assert plain.status_code == 400 and plain.json()["error"]["code"] == "upload.malformed"
+    form = client.post("/api/v1/takes", headers=keys.headers(Role.operator), data={"kind": "video"})
+    assert form.status_code == 400 and form.json()["error"]["code"] == "upload.malformed"
+    no_upload = client.post("/api/v1/takes", headers=keys.headers(Role.operator), json={"kind": "video"})
+    assert no_upload.status_code == 422 and no_upload.json()["error"]["code"] == "invalid_input"
     assert leftovers(context)["uploads"] == []
 
 

@@ -26,9 +26,9 @@ def create_app(context: AppContext) -> FastAPI:
                   description="Management API of the LiveTalking digital-human platform.")
     app.state.context = context
     install_error_handlers(app)
-    for router in (routes_health.router, routes_keys.router, routes_consents.router, routes_uploads.router, routes_takes.router,
-                   routes_models.router, routes_personas.avatars_router, routes_personas.voices_router,
-                   routes_tasks.router, routes_audit.router):
+    for router in (routes_health.router, routes_keys.router, routes_consents.router, routes_uploads.router,
+                   routes_takes.router, routes_models.router, routes_personas.avatars_router,
+                   routes_personas.voices_router, routes_tasks.router, routes_audit.router):
         app.include_router(router)
     app.add_middleware(AuditMiddleware, engine_getter=lambda: context.engine)
     return app

@@ -1,4 +1,4 @@
-"""Resumable uploads: open, send numbered chunks (each a small request, so no hop buffers a whole file), inspect, abort."""
+"""Resumable uploads: open, send numbered chunks (small requests: no hop buffers a whole file), inspect, abort."""
 
 import uuid
 
