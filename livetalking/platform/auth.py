@@ -5,6 +5,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -14,6 +15,7 @@ from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
 
 KEY_SCHEME = "lt"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 _RANK = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
 
 
@@ -63,8 +65,10 @@ def authenticate(session: Session, token: str | None) -> Principal:
         raise Unauthenticated("unknown API key")
     if key.revoked_at is not None:
         raise Unauthenticated("this API key was revoked", code="auth.revoked")
-    key.last_used_at = utcnow()
-    session.add(key)
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        session.add(key)
     return Principal(key.id, key.tenant_id, key.role)
 
 
