@@ -1,12 +1,13 @@
 """Run every benchmark and print its table."""
 
-from benchmarks import cold_start, registry_listing, upload_throughput
+from benchmarks import cold_start, registry_listing, upload_chunk_memory, upload_throughput
 
 
 def main() -> None:
     cold_start.main()
     registry_listing.main()
     upload_throughput.main()
+    upload_chunk_memory.main()
 
 
 if __name__ == "__main__":

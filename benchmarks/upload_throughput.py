@@ -115,7 +115,10 @@ def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
         time.sleep(0.2)
 
 
-def through_uvicorn(root: Path, take: Path) -> list:
+MODES = {"resumable 8 MiB chunks": upload_chunked, "one multipart request": upload}
+
+
+def through_uvicorn(root: Path, take: Path, mode: str) -> list:
     port = _free_port()
     env = {**os.environ, "LT_DATA_ROOT": str(root / "uv-data"), "LT_MODELS_ROOT": str(root / "uv-models"),
            "LT_HTTP_PORT": str(port)}
@@ -129,18 +132,15 @@ def through_uvicorn(root: Path, take: Path) -> list:
         _wait_ready(url, process, log)
         consent = consent_for(url, key)
         server = psutil.Process(process.pid)
-        rows = []
-        for label, send in (("resumable 8 MiB chunks", upload_chunked), ("one multipart request", upload)):
-            with PeakRss(lambda: [server]) as rss:
-                seconds = send(url, key, consent, take)
-            rows.append([f"uvicorn (app only), {label}", seconds, rss.baseline, rss.peak])
-        return rows
+        with PeakRss(lambda: [server]) as rss:
+            seconds = MODES[mode](url, key, consent, take)
+        return [f"uvicorn (app only), {mode}", seconds, rss.baseline, rss.peak]
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
 
 
-def through_serve(root: Path, take: Path) -> list:
+def through_serve(root: Path, take: Path, mode: str) -> list:
     import re
 
     port = _free_port()
@@ -161,12 +161,9 @@ def through_serve(root: Path, take: Path) -> list:
             return [p for p in psutil.process_iter(["cmdline"])
                     if any(tag in " ".join(p.info["cmdline"] or []) for tag in ("ProxyActor", "Ingress"))]
 
-        rows = []
-        for label, send in (("resumable 8 MiB chunks", upload_chunked), ("one multipart request", upload)):
-            with PeakRss(serve_processes) as rss:
-                seconds = send(url, key, consent, take)
-            rows.append([f"Ray Serve (proxy + ingress), {label}", seconds, rss.baseline, rss.peak])
-        return rows
+        with PeakRss(serve_processes) as rss:
+            seconds = MODES[mode](url, key, consent, take)
+        return [f"Ray Serve (proxy + ingress), {mode}", seconds, rss.baseline, rss.peak]
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)
@@ -181,10 +178,13 @@ def main() -> None:
         print(f"generated a {size_mb:.0f} MB take in {time.monotonic() - began:.0f} s")
         rows = []
         for run in (through_uvicorn, through_serve):
-            for name, seconds, baseline, peak in run(root, take):
+            for mode in MODES:
+                workdir = root / f"{run.__name__}-{mode.replace(' ', '-')}"
+                workdir.mkdir()
+                name, seconds, baseline, peak = run(workdir, take, mode)
                 rows.append([name, f"{size_mb:.0f}", seconds, size_mb / seconds, baseline / 2**20,
                              peak / 2**20, (peak - baseline) / 2**20])
-    print_table("upload of one video take (stream to disk + PyAV validation + store + DB row)",
+    print_table("upload of one video take (stream to disk + PyAV validation + store + DB row), a fresh server each",
                 ["server", "MB", "seconds", "MB/s", "RSS before MiB", "peak RSS MiB", "peak - before MiB"], rows)
 
 
