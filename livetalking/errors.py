@@ -68,3 +68,9 @@ class TaskCancelled(LiveTalkingError):
     """A running task saw a cancel request and stopped."""
 
     code = "task.cancelled"
+
+
+class MissingBaseModel(LiveTalkingError):
+    """A pretrained file that models/base/ should hold is not there."""
+
+    code = "base_model.missing"
