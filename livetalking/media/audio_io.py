@@ -1,8 +1,9 @@
-"""Audio file conversion with PyAV."""
+"""Audio decoding and conversion with PyAV."""
 
 from pathlib import Path
 
 import av
+import numpy as np
 
 from livetalking.errors import InvalidInput
 
@@ -22,3 +23,19 @@ def normalise_wav(src: Path, dst: Path, sample_rate: int) -> None:
     except av.error.FFmpegError as e:
         dst.unlink(missing_ok=True)
         raise InvalidInput(f"the audio cannot be decoded: {e}", code="take.unreadable") from e
+
+
+def decode_audio(path: Path, sample_rate: int, stream_index: int = 0) -> np.ndarray:
+    """The first audio stream (or `stream_index`) as mono float32 in -1..1 at `sample_rate`."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    chunks = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return np.zeros(0, np.float32)
+            for frame in container.decode(audio=stream_index):
+                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+    except av.error.FFmpegError as e:
+        raise InvalidInput(f"the audio cannot be decoded: {e}", code="take.unreadable") from e
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
