@@ -34,13 +34,20 @@ class Layers:
 def repair_with_segmentation(alpha: np.ndarray, person_probability: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Fix the chroma alpha where colour alone is wrong and the segmenter is sure, away from the edges.
 
-    `inside` is the picture area: bars stay transparent whatever the segmenter thinks.
+    `person_probability` may be at the segmenter's own (lower) resolution; `inside` is the picture
+    area at full resolution: bars stay transparent whatever the segmenter thinks.
     """
     height, width = alpha.shape
-    margin = max(1, int(min(height, width) * MARGIN_FRACTION))
+    low_h, low_w = person_probability.shape
+    margin = max(1, int(min(low_h, low_w) * MARGIN_FRACTION))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-    sure_person = cv2.erode((person_probability >= SURE_PERSON).astype(np.uint8), kernel).astype(bool)
-    sure_backdrop = cv2.erode((person_probability <= SURE_BACKDROP).astype(np.uint8), kernel).astype(bool)
+
+    def sure(mask: np.ndarray) -> np.ndarray:
+        eroded = cv2.erode(mask.astype(np.uint8), kernel)
+        return cv2.resize(eroded, (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+    sure_person = sure(person_probability >= SURE_PERSON)
+    sure_backdrop = sure(person_probability <= SURE_BACKDROP)
     repaired = alpha.copy()
     repaired[sure_person] = 1.0
     repaired[sure_backdrop | ~inside] = 0.0

@@ -23,37 +23,71 @@ def _components_below(mask: np.ndarray, max_area: int, keep_touching_border: boo
 
 
 def repair_alpha(alpha: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """Fill enclosed holes in the subject smaller than 0.3 % of the picture; remove specks smaller than 0.1 %."""
-    area = int(inside.sum())
-    subject = (alpha >= 0.5) & inside
-    holes = _components_below(~subject & inside, max(1, int(area * MAX_HOLE_FRACTION)), keep_touching_border=True)
+    """Fill enclosed holes in the subject smaller than 0.3 % of the picture; remove specks smaller than 0.1 %.
+
+    Components are found on a grid of at most ~360 px on the short side (the sizes are fractions of
+    the picture, so the answer does not depend on resolution) and applied at full resolution.
+    """
+    height, width = alpha.shape
+    step = max(1, min(height, width) // 360)
+    small_alpha, small_inside = alpha[::step, ::step], inside[::step, ::step]
+    area = int(small_inside.sum())
+    subject = (small_alpha >= 0.5) & small_inside
+    holes = _components_below(~subject & small_inside, max(1, int(area * MAX_HOLE_FRACTION)),
+                              keep_touching_border=True)
     specks = _components_below(subject, max(1, int(area * MAX_SPECK_FRACTION)), keep_touching_border=False)
+    if step > 1:
+        holes = _upsample_mask(holes, step, height, width) & (alpha < 0.5) & inside
+        specks = _upsample_mask(specks, step, height, width) & (alpha >= 0.5)
     repaired = alpha.copy()
     repaired[holes] = 1.0
     repaired[specks] = 0.0
     return repaired
 
 
+def _upsample_mask(mask: np.ndarray, step: int, height: int, width: int) -> np.ndarray:
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    return np.repeat(np.repeat(grown, step, axis=0), step, axis=1)[:height, :width].astype(bool)
+
+
 def box(image: np.ndarray, radius: int) -> np.ndarray:
     return cv2.boxFilter(image, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float = GUIDED_EPS) -> np.ndarray:
-    """He et al.'s guided filter with a grey guide: edges of `source` follow the edges of `guide`."""
-    mean_i, mean_p = box(guide, radius), box(source, radius)
-    cov_ip = box(guide * source, radius) - mean_i * mean_p
-    var_i = box(guide * guide, radius) - mean_i * mean_i
+def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float = GUIDED_EPS,
+                  subsample: int = 1) -> np.ndarray:
+    """He et al.'s guided filter with a grey guide: edges of `source` follow the edges of `guide`.
+
+    With subsample > 1 it is the fast guided filter (He and Sun 2015): the linear coefficients are
+    found on a grid `subsample` times coarser and applied to the full-resolution guide.
+    """
+    height, width = guide.shape
+    if subsample > 1:
+        small = (max(1, width // subsample), max(1, height // subsample))
+        guide_s = cv2.resize(guide, small, interpolation=cv2.INTER_AREA)
+        source_s = cv2.resize(source, small, interpolation=cv2.INTER_AREA)
+        radius = max(1, radius // subsample)
+    else:
+        guide_s, source_s = guide, source
+    mean_i, mean_p = box(guide_s, radius), box(source_s, radius)
+    cov_ip = box(guide_s * source_s, radius) - mean_i * mean_p
+    var_i = box(guide_s * guide_s, radius) - mean_i * mean_i
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
-    return box(a, radius) * guide + box(b, radius)
+    mean_a, mean_b = box(a, radius), box(b, radius)
+    if subsample > 1:
+        mean_a = cv2.resize(mean_a, (width, height), interpolation=cv2.INTER_LINEAR)
+        mean_b = cv2.resize(mean_b, (width, height), interpolation=cv2.INTER_LINEAR)
+    return mean_a * guide + mean_b
 
 
 def refine_edges(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Guided-filter the alpha in a band around the subject's edge; solid subject and backdrop stay as they are."""
     height, width = alpha.shape
     radius = max(2, round(min(height, width) / 200))
+    subsample = max(1, min(height, width) // 360)
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
-    filtered = np.clip(guided_filter(grey, alpha, radius), 0.0, 1.0)
+    filtered = np.clip(guided_filter(grey, alpha, radius * subsample, subsample=subsample), 0.0, 1.0)
     solid = (alpha >= 0.5).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     band = cv2.dilate(solid, kernel).astype(bool) & ~cv2.erode(solid, kernel).astype(bool)

@@ -1,0 +1,88 @@
+"""One frame through the whole preparation chain: key, matte, segmentation repair, face track, layers, crops."""
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livetalking.media.chroma_key import KeyModel, despill, pull_alpha
+from livetalking.media.face_align import CROP_SIZES, crop_transform, mouth_mask, warp_crop
+from livetalking.media.face_regions import LIPS_OUTER
+from livetalking.media.face_tracking import FaceTracker
+from livetalking.media.layers import build_layers, repair_with_segmentation
+from livetalking.media.matte_refine import refine_edges, repair_alpha
+from livetalking.media.segmentation import PersonSegmenter
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    foreground: np.ndarray             # (H, W, 3) uint8, despilled
+    alpha: np.ndarray                  # (H, W) uint8
+    layers: np.ndarray                 # (H, W, 3) uint8: face, hair, body
+    landmarks: np.ndarray | None       # (468, 3) smoothed, pixels
+    presence: float
+    faces_detected: int | None
+    transforms: dict[int, np.ndarray]  # size -> (2, 3) image -> crop
+    crops: dict[int, np.ndarray]       # size -> (size, size, 3) uint8
+    green_excess_on_edges: float       # mean G - max(R, B) of edge pixels before despill (spill level)
+
+
+def _u8(values: np.ndarray) -> np.ndarray:
+    return (np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+class FramePipeline:
+    """Stateful over a run of consecutive frames (tracking and smoothing carry over); times each stage."""
+
+    def __init__(self, models_root: Path, key: KeyModel, fps: float, threads: int = 2):
+        self.key = key
+        self.segmenter = PersonSegmenter(models_root, threads)
+        self.tracker = FaceTracker(models_root, fps, threads)
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.frames = 0
+
+    def _timed(self, stage: str, began: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] += now - began
+        return now
+
+    def __call__(self, frame: np.ndarray) -> FrameResult:
+        t = time.perf_counter()
+        inside = self.key.area.mask(*frame.shape[:2])
+        alpha = pull_alpha(frame, self.key)
+        t = self._timed("chroma key", t)
+        alpha = repair_alpha(alpha, inside)
+        t = self._timed("matte repair", t)
+        alpha = refine_edges(frame, alpha)
+        alpha[~inside] = 0.0
+        t = self._timed("edge refinement", t)
+        person = repair_with_segmentation(alpha, self.segmenter.person_mask(frame, full_resolution=False), inside)
+        t = self._timed("segmentation", t)
+        observation = self.tracker(frame)
+        t = self._timed("face tracking", t)
+        layers = build_layers(person, observation.landmarks)
+        edge = (person > 0.05) & (person < 0.95)
+        rgb = frame[edge].astype(np.int16)
+        spill = float(np.mean(np.clip(rgb[:, 1] - np.maximum(rgb[:, 0], rgb[:, 2]), 0, None))) if len(rgb) else 0.0
+        foreground = despill(frame)
+        t = self._timed("layers + despill", t)
+        transforms, crops = {}, {}
+        if observation.landmarks is not None:
+            for size in CROP_SIZES:
+                transforms[size] = crop_transform(observation.landmarks, size)
+                crops[size] = warp_crop(foreground, transforms[size], size)
+        self._timed("crops", t)
+        self.frames += 1
+        return FrameResult(foreground, _u8(person), _u8(np.stack([layers.face, layers.hair, layers.body], -1)),
+                           observation.landmarks, observation.presence, observation.faces_detected, transforms,
+                           crops, spill)
+
+
+def mouth_polygon(landmarks: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """(20, 2) the outer lip contour in crop coordinates (the mouth mask is rebuilt from it by face_align)."""
+    return landmarks[list(LIPS_OUTER), :2] @ transform[:, :2].T + transform[:, 2]
+
+
+__all__ = ["FramePipeline", "FrameResult", "mouth_polygon", "mouth_mask"]
