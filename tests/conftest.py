@@ -200,3 +200,15 @@ def register_model(client: TestClient, headers: dict, card: dict, artifacts: dic
         if artifacts is None else artifacts
     files = {fmt: (f"model.{fmt}", data) for fmt, data in artifacts.items()}
     return client.post("/api/v1/models/register", headers=headers, data={"card": json.dumps(card)}, files=files)
+
+
+REPO_BASE_MODELS = Path(__file__).resolve().parents[1] / "models" / "base"
+
+
+@pytest.fixture
+def prep_settings(tmp_path: Path) -> Settings:
+    """Settings whose store root also holds the repository's base models (linked), as a deployment's would."""
+    settings = make_settings(tmp_path)
+    settings.models_root.mkdir(parents=True, exist_ok=True)
+    (settings.models_root / "base").symlink_to(REPO_BASE_MODELS, target_is_directory=True)
+    return settings

@@ -183,6 +183,7 @@ class _PersonaRow(PersonaBase):
     model_version: str | None = Field(default=None, max_length=100)
     metrics: dict = _json()
     take_ids: list = _json(list)
+    task_id: uuid.UUID | None = None
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -204,8 +205,37 @@ class PersonaPublic(PersonaBase):
     model_version: str | None
     metrics: dict
     take_ids: list
+    task_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+
+
+class PreparedTake(SQLModel, table=True):
+    """A take prepared for an avatar: where its manifest is and what the quality report said."""
+
+    __tablename__ = "prepared_take"
+    __table_args__ = (UniqueConstraint("avatar_id", "take_id", name="uq_prepared_take"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenant.id", index=True)
+    avatar_id: uuid.UUID = Field(foreign_key="avatar.id", index=True, ondelete="CASCADE")
+    take_id: uuid.UUID = Field(foreign_key="take.id", index=True)
+    task_id: uuid.UUID | None = None
+    verdict: str = Field(max_length=20)
+    quality: dict = _json()
+    manifest_key: str = Field(max_length=500)
+    manifest_sha256: str = Field(max_length=64)
+    preview_key: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts()
+
+
+class PreparedTakePublic(SQLModel):
+    take_id: uuid.UUID
+    task_id: uuid.UUID | None
+    verdict: str
+    quality: dict
+    manifest_key: str
+    manifest_sha256: str
+    created_at: datetime
 
 
 class ModelVersion(SQLModel, table=True):

@@ -8,12 +8,12 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from livetalking.errors import InvalidInput
+from livetalking.errors import Conflict, InvalidInput
 from livetalking.media.capture_spec import CaptureSpec, check_extension, validate_audio, validate_video
 from livetalking.platform.consent import require_valid_consent
 from livetalking.platform.db import session_scope
 from livetalking.platform.store import ArtifactStore, scoped_key
-from livetalking.platform.tables import Take, TakeKind, Tenant
+from livetalking.platform.tables import PreparedTake, Take, TakeKind, Tenant
 from livetalking.platform.tenancy import get_owned
 from livetalking.settings import Settings
 
@@ -101,6 +101,8 @@ def delete_take(engine: Engine, store: ArtifactStore, tenant_id: uuid.UUID, take
     """Delete the row first, then its artifact."""
     with session_scope(engine) as session:
         take = get_take(session, tenant_id, take_id)
+        if session.exec(select(PreparedTake.id).where(PreparedTake.take_id == take_id).limit(1)).first():
+            raise Conflict("an avatar was prepared from this take; delete the avatar first", code="take.in_use")
         key = take.storage_key
         session.delete(take)
     store.delete(key)

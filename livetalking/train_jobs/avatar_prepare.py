@@ -19,7 +19,7 @@ Layout under tenants/<tenant>/avatars/<avatar>/prepared/<take>/:
 import hashlib
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,7 +37,8 @@ from livetalking.media.litert_model import base_model_path
 from livetalking.media.probe import sample_frames
 from livetalking.media.quality import AudioStats, FrameStats, audio_stats, build_report, crop_stats, head_pose
 from livetalking.media.video_io import VideoWriter, frame_count, iter_frames
-from livetalking.platform.store import ArtifactStore, scoped_key
+from livetalking.platform.store import ArtifactStore, make_store, scoped_key
+from livetalking.settings import Settings
 
 CHUNK_SECONDS = 10.0
 WARMUP_FRAMES = 12
@@ -115,8 +116,20 @@ def process_chunk(source: Path, key: KeyModel, fps: float, chunk: Chunk, out_dir
                                           for m in matrices], np.float32).reshape(-1, 4, 2)
         arrays[f"mouth_polygon_{size}"] = np.array(polygons[size], np.float32).reshape(-1, 20, 2)
     np.savez_compressed(out_dir / "tracks.npz", **arrays)
-    return {"index": chunk.index, "start": chunk.start, "frames": len(stats), "stats": [asdict(s) for s in stats],
+    (out_dir / "stats.json").write_text(json.dumps([asdict(s) for s in stats]))
+    return {"index": chunk.index, "start": chunk.start, "frames": len(stats),
             "seconds": {k: round(v, 3) for k, v in pipeline.seconds.items()}}
+
+
+def run_chunk(settings: Settings, source_key: str, source_sha256: str, key: KeyModel, fps: float, chunk: Chunk,
+              prefix: str) -> dict:
+    """One chunk wherever it is scheduled: fetch the take, process, upload the chunk's files; returns its summary."""
+    store = make_store(settings)
+    with tempfile.TemporaryDirectory(prefix="chunk-") as tmp, store.open_local(source_key, source_sha256) as source:
+        out_dir = Path(tmp)
+        summary = process_chunk(source, key, fps, chunk, out_dir, settings.models_root)
+        summary["files"] = upload_dir(store, out_dir, f"{prefix}/chunk-{chunk.index:05d}")
+    return summary
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
@@ -157,7 +170,7 @@ def preview(source: Path, key: KeyModel, fps: float, frame_index: int, models_ro
     return np.concatenate([composite, np.repeat(result.alpha[..., None], 3, axis=2)], axis=1)
 
 
-def _upload_dir(store: ArtifactStore, folder: Path, prefix: str) -> dict[str, dict]:
+def upload_dir(store: ArtifactStore, folder: Path, prefix: str) -> dict[str, dict]:
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
@@ -166,49 +179,52 @@ def _upload_dir(store: ArtifactStore, folder: Path, prefix: str) -> dict[str, di
     return files
 
 
-def prepare_take(store: ArtifactStore, models_root: Path, tenant_id: str, avatar_id: str, take_id: str,
-                 source: Path, done: dict[int, dict], on_chunk: Callable[[dict, dict, int], None],
-                 run_chunks: Callable[[list], list] | None = None) -> dict:
-    """Prepare one take; `done` holds finished chunk summaries (from a checkpoint), `on_chunk` records new ones.
+ChunkRunner = Callable[[list[tuple[Chunk, tuple]]], Iterator[tuple[Chunk, dict]]]
 
-    `run_chunks(calls)` runs a list of (function, args) and returns results in order (Ray or in-process).
-    """
+
+def run_in_process(calls: list[tuple[Chunk, tuple]]) -> Iterator[tuple[Chunk, dict]]:
+    """Run chunks one after the other here."""
+    for chunk, args in calls:
+        yield chunk, run_chunk(*args)
+
+
+def prepare_take(settings: Settings, store: ArtifactStore, tenant_id: str, avatar_id: str, take_id: str,
+                 source_key: str, source_sha256: str, done: dict[int, dict],
+                 on_chunk: Callable[[dict[int, dict], int], None], runner: ChunkRunner = run_in_process) -> dict:
+    """Prepare one take. `done` holds chunks finished earlier (from a checkpoint); `on_chunk(done, total)` is
+    called after each new one; `runner` runs the chunks (in process, or as Ray tasks)."""
     prefix = scoped_key(tenant_id, "avatars", avatar_id, "prepared", take_id)
-    total, fps = frame_count(source)
-    key = estimate_key(sample_frames(source, KEY_SAMPLES, max_side=100_000))
-    chunks = plan_chunks(total, fps)
-    scratch = Path(tempfile.mkdtemp(prefix="prepare-"))
-    pending = [c for c in chunks if c.index not in done]
-    calls = [(process_chunk, (source, key, fps, c, scratch / f"chunk-{c.index:05d}", models_root)) for c in pending]
-    results = (run_chunks or (lambda cs: [fn(*args) for fn, args in cs]))(calls)
-    for chunk, summary in zip(pending, results, strict=True):
-        files = _upload_dir(store, scratch / f"chunk-{chunk.index:05d}", f"{prefix}/chunk-{chunk.index:05d}")
-        done[chunk.index] = {**summary, "files": files}
-        on_chunk(done[chunk.index], done, len(chunks))
-    audio = prepare_audio(source, scratch, total, fps)
-    cv2.imwrite(str(scratch / "preview.png"), preview(source, key, fps, total // 2, models_root)[:, :, ::-1])
-    extra = _upload_dir(store, scratch, prefix) if any(scratch.glob("*.*")) else {}
-    extra = {k: v for k, v in extra.items() if not k.startswith("chunk-")}
-    stats = [FrameStats(**s) for c in sorted(done) for s in done[c]["stats"]]
-    report = build_report(stats, key, audio)
-    manifest = {
-        "pipeline_version": PIPELINE_VERSION, "livetalking": __version__,
-        "versions": {"opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
-                     "models": {n: _sha256(base_model_path(models_root, n)) for n in
-                                ("selfie_segmentation", "face_detection_short_range", "face_landmark")}},
-        "take_id": take_id, "frames": total, "fps": fps,
-        "parameters": {"key": key.as_dict(), "chunk_seconds": CHUNK_SECONDS, "warmup_frames": WARMUP_FRAMES,
-                       "crop_sizes": list(CROP_SIZES), "crop_template": TEMPLATE.tolist()},
-        "chunks": [{"index": i, "start": done[i]["start"], "frames": done[i]["frames"], "files": done[i]["files"],
-                    "seconds": done[i]["seconds"]} for i in sorted(done)],
-        "files": extra,
-        "quality": asdict(report),
-    }
-    manifest_path = scratch / "manifest.json"
-    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    stored = store.put_file(f"{prefix}/manifest.json", manifest_path)
+    models_root = settings.models_root
+    with store.open_local(source_key, source_sha256) as source, tempfile.TemporaryDirectory(prefix="prep-") as tmp:
+        scratch = Path(tmp)
+        total, fps = frame_count(source)
+        key = estimate_key(sample_frames(source, KEY_SAMPLES, max_side=100_000))
+        chunks = plan_chunks(total, fps)
+        calls = [(c, (settings, source_key, source_sha256, key, fps, c, prefix)) for c in chunks if c.index not in done]
+        for chunk, summary in runner(calls):
+            done[chunk.index] = summary
+            on_chunk(done, len(chunks))
+        audio = prepare_audio(source, scratch, total, fps)
+        cv2.imwrite(str(scratch / "preview.png"), preview(source, key, fps, total // 2, models_root)[:, :, ::-1])
+        files = upload_dir(store, scratch, prefix)
+        stats = [FrameStats(**s) for i in sorted(done)
+                 for s in json.loads(store.get_bytes(done[i]["files"]["stats.json"]["key"],
+                                                     done[i]["files"]["stats.json"]["sha256"]))]
+        report = build_report(stats, key, audio)
+        manifest = {
+            "pipeline_version": PIPELINE_VERSION, "livetalking": __version__,
+            "versions": {"opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
+                         "models": {n: _sha256(base_model_path(models_root, n)) for n in
+                                    ("selfie_segmentation", "face_detection_short_range", "face_landmark")}},
+            "take_id": take_id, "frames": total, "fps": fps,
+            "parameters": {"key": key.as_dict(), "chunk_seconds": CHUNK_SECONDS, "warmup_frames": WARMUP_FRAMES,
+                           "crop_sizes": list(CROP_SIZES), "crop_template": TEMPLATE.tolist()},
+            "chunks": [done[i] for i in sorted(done)],
+            "files": files,
+            "quality": asdict(report),
+        }
+        manifest_path = scratch / "manifest.json"
+        manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        stored = store.put_file(f"{prefix}/manifest.json", manifest_path)
     manifest["manifest"] = {"key": stored.key, "sha256": stored.sha256}
-    for path in sorted(scratch.rglob("*"), reverse=True):
-        path.unlink() if path.is_file() else path.rmdir()
-    scratch.rmdir()
     return manifest

@@ -7,6 +7,7 @@ from livetalking.errors import IntegrityFailure
 from livetalking.platform.db import session_scope
 from livetalking.platform.tasks import TaskContext
 from livetalking.registry.service import get_model, verify_artifacts
+from livetalking.train_jobs.avatar_task import preprocess_avatar
 
 Handler = Callable[[TaskContext], dict]
 
@@ -29,4 +30,4 @@ def verify_models(ctx: TaskContext) -> dict:
     return {"verified": results}
 
 
-DEFAULT_HANDLERS: Mapping[str, Handler] = {"models:verify": verify_models}
+DEFAULT_HANDLERS: Mapping[str, Handler] = {"models:verify": verify_models, "avatars:preprocess": preprocess_avatar}

@@ -15,7 +15,7 @@ from livetalking.platform.tasks import claim_next, create_task
 from tests.conftest import engine_for
 
 EXPECTED_TABLES = {"upload", "upload_chunk", "tenant", "api_key", "consent", "take", "avatar", "voice",
-                   "model_version", "task", "audit_event", "live_session", "alembic_version"}
+                   "model_version", "task", "audit_event", "live_session", "alembic_version", "prepared_take"}
 
 
 def test_migrations_create_every_table_and_are_idempotent(database_url):
@@ -24,7 +24,7 @@ def test_migrations_create_every_table_and_are_idempotent(database_url):
     inspector = sa.inspect(engine)
     assert EXPECTED_TABLES <= set(inspector.get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     engine.dispose()
 
 

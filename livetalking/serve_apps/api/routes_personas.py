@@ -7,25 +7,37 @@ from fastapi import APIRouter, Response, status
 from livetalking.platform.personas import (Persona, create_persona, delete_persona, get_persona, list_personas,
                                            update_persona)
 from livetalking.platform.tables import Avatar, PersonaCreate, PersonaPublic, PersonaUpdate, Voice
-from livetalking.serve_apps.api.deps import Admin, Operator, SessionDep, Viewer
+from livetalking.platform.avatar_prep import describe_preparation, queue_preparation
+from livetalking.serve_apps.api.deps import Admin, ContextDep, Operator, SessionDep, Viewer
 from livetalking.serve_apps.api.pagination import Limit, Offset
 
 
-def persona_router(table: type[Avatar] | type[Voice], path: str) -> APIRouter:
-    """CRUD routes for avatars or voices under /api/v1/{path}."""
+def persona_router(table: type[Avatar] | type[Voice], path: str, on_created=None, detail_model=PersonaPublic,
+                   describe=None) -> APIRouter:
+    """CRUD routes for avatars or voices under /api/v1/{path}.
+
+    `on_created(session, context, principal, persona)` runs after a create (e.g. to start preparation);
+    `describe(session, persona) -> dict` adds fields to the single-item view (`detail_model`).
+    """
     router = APIRouter(prefix=f"/api/v1/{path}", tags=[path])
 
     @router.post("", response_model=PersonaPublic, status_code=status.HTTP_201_CREATED)
-    def create(body: PersonaCreate, principal: Operator, session: SessionDep) -> Persona:
-        return create_persona(session, table, principal.tenant_id, body)
+    def create(body: PersonaCreate, principal: Operator, session: SessionDep, context: ContextDep) -> Persona:
+        persona = create_persona(session, table, principal.tenant_id, body)
+        if on_created is not None:
+            on_created(session, context, principal, persona)
+        return persona
 
     @router.get("", response_model=list[PersonaPublic])
     def list_all(principal: Viewer, session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> list[Persona]:
         return list_personas(session, table, principal.tenant_id, limit, offset)
 
-    @router.get("/{persona_id}", response_model=PersonaPublic)
-    def show(persona_id: uuid.UUID, principal: Viewer, session: SessionDep) -> Persona:
-        return get_persona(session, table, principal.tenant_id, persona_id)
+    @router.get("/{persona_id}", response_model=detail_model)
+    def show(persona_id: uuid.UUID, principal: Viewer, session: SessionDep):
+        persona = get_persona(session, table, principal.tenant_id, persona_id)
+        if describe is None:
+            return persona
+        return {**PersonaPublic.model_validate(persona).model_dump(), **describe(session, persona)}
 
     @router.patch("/{persona_id}", response_model=PersonaPublic)
     def update(persona_id: uuid.UUID, body: PersonaUpdate, principal: Operator, session: SessionDep) -> Persona:
@@ -39,5 +51,19 @@ def persona_router(table: type[Avatar] | type[Voice], path: str) -> APIRouter:
     return router
 
 
-avatars_router = persona_router(Avatar, "avatars")
+def _start_preparation(session, context, principal, avatar: Avatar) -> None:
+    if avatar.take_ids:
+        queue_preparation(session, avatar, principal.key_id, context.task_types, context.settings.task_max_attempts)
+        session.commit()
+        context.on_task_queued()
+
+
+class AvatarDetail(PersonaPublic):
+    task: dict | None
+    prepared_takes: list[dict]
+    preview_url: str | None
+
+
+avatars_router = persona_router(Avatar, "avatars", on_created=_start_preparation, detail_model=AvatarDetail,
+                                describe=describe_preparation)
 voices_router = persona_router(Voice, "voices")

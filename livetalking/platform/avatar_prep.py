@@ -1,0 +1,49 @@
+"""Starting and describing avatar preparation (the avatars:preprocess task)."""
+
+import uuid
+
+from sqlmodel import Session, col, select
+
+from livetalking.errors import InvalidInput, NotFound
+from livetalking.platform.tables import Avatar, PreparedTake, PreparedTakePublic, Task
+from livetalking.platform.tasks import create_task
+
+TASK_TYPE = "avatars:preprocess"
+
+
+def queue_preparation(session: Session, avatar: Avatar, actor: uuid.UUID | None, known_types,
+                      max_attempts: int) -> Task:
+    """Queue the preparation of the avatar's takes and remember the task on the avatar."""
+    if not avatar.take_ids:
+        raise InvalidInput("the avatar has no takes to prepare; create it with take_ids", code="avatar.no_takes")
+    task = create_task(session, avatar.tenant_id, TASK_TYPE, {"avatar_id": str(avatar.id)}, known_types=known_types,
+                       created_by=actor, max_attempts=max_attempts)
+    avatar.task_id, avatar.state = task.id, "queued"
+    session.add(avatar)
+    return task
+
+
+def prepared_takes(session: Session, avatar_id: uuid.UUID) -> list[PreparedTake]:
+    return list(session.exec(select(PreparedTake).where(PreparedTake.avatar_id == avatar_id)
+                             .order_by(col(PreparedTake.created_at))))
+
+
+def describe_preparation(session: Session, avatar: Avatar) -> dict:
+    """State, task progress, quality reports per take and the preview URL (when there is one)."""
+    task = session.get(Task, avatar.task_id) if avatar.task_id else None
+    rows = prepared_takes(session, avatar.id)
+    return {
+        "task": None if task is None else {"id": str(task.id), "state": task.state.value, "progress": task.progress,
+                                           "message": task.message, "error": task.error,
+                                           "error_code": task.error_code},
+        "prepared_takes": [PreparedTakePublic.model_validate(r).model_dump(mode="json") for r in rows],
+        "preview_url": f"/api/v1/avatars/{avatar.id}/preview.png" if any(r.preview_key for r in rows) else None,
+    }
+
+
+def preview_key(session: Session, avatar_id: uuid.UUID) -> str:
+    """The store key of the newest preview image."""
+    rows = [r for r in prepared_takes(session, avatar_id) if r.preview_key]
+    if not rows:
+        raise NotFound("the avatar has no preview yet: prepare it first", code="avatar.not_prepared")
+    return rows[-1].preview_key

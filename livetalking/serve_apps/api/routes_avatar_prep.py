@@ -1,0 +1,29 @@
+"""Avatar preparation: start it again, and the preview image."""
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from livetalking.platform.avatar_prep import preview_key, queue_preparation
+from livetalking.platform.personas import get_persona
+from livetalking.platform.tables import Avatar, TaskPublic
+from livetalking.serve_apps.api.deps import ContextDep, Operator, SessionDep, Viewer
+
+router = APIRouter(prefix="/api/v1/avatars", tags=["avatars"])
+
+
+@router.post("/{avatar_id}:prepare", response_model=TaskPublic)
+def prepare(avatar_id: uuid.UUID, principal: Operator, session: SessionDep, context: ContextDep):
+    """Queue the preparation of the avatar's takes (again)."""
+    avatar = get_persona(session, Avatar, principal.tenant_id, avatar_id)
+    task = queue_preparation(session, avatar, principal.key_id, context.task_types, context.settings.task_max_attempts)
+    session.commit()
+    context.on_task_queued()
+    return task
+
+
+@router.get("/{avatar_id}/preview.png", response_class=Response,
+            responses={200: {"content": {"image/png": {}}, "description": "a composited frame beside its matte"}})
+def preview(avatar_id: uuid.UUID, principal: Viewer, session: SessionDep, context: ContextDep) -> Response:
+    get_persona(session, Avatar, principal.tenant_id, avatar_id)
+    return Response(content=context.store.get_bytes(preview_key(session, avatar_id)), media_type="image/png")
