@@ -3,6 +3,7 @@
 import json
 import signal
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -24,8 +25,9 @@ models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 tasks_app = typer.Typer(help="The task center.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of your tenant.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (local database access).", no_args_is_help=True)
+avatars_app = typer.Typer(help="Avatars: prepare takes, inspect the quality report.", no_args_is_help=True)
 for sub, name in ((takes_app, "takes"), (consents_app, "consents"), (models_app, "models"),
-                  (tasks_app, "tasks"), (keys_app, "keys"), (tenants_app, "tenants")):
+                  (tasks_app, "tasks"), (keys_app, "keys"), (tenants_app, "tenants"), (avatars_app, "avatars")):
     app.add_typer(sub, name=name)
 
 console = Console()
@@ -223,6 +225,43 @@ def keys_create(name: str, role: Annotated[str, typer.Option(help="viewer, opera
 def keys_revoke(key_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Revoke a key of your tenant (admin)."""
     _print(_api(url, api_key, "DELETE", f"/api/v1/keys/{key_id}"))
+
+
+@avatars_app.command("prepare")
+def avatars_prepare(take_id: uuid.UUID, name: Annotated[str | None, typer.Option(help="display name")] = None,
+                    wait: Annotated[bool, typer.Option(help="follow the task with a progress bar")] = True,
+                    url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Create an avatar from a validated video take and prepare it (key, mattes, tracks, crops, audio)."""
+    take = _api(url, api_key, "GET", f"/api/v1/takes/{take_id}")
+    avatar = _api(url, api_key, "POST", "/api/v1/avatars",
+                  json={"display_name": name or take["face_id"], "take_ids": [str(take_id)]})
+    err.print(f"avatar {avatar['id']}: preparation task {avatar['task_id']}")
+    if wait:
+        _follow_task(url, api_key, avatar["task_id"])
+    _print(_api(url, api_key, "GET", f"/api/v1/avatars/{avatar['id']}"))
+
+
+@avatars_app.command("show")
+def avatars_show(avatar_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """State, quality reports and preview URL of an avatar."""
+    _print(_api(url, api_key, "GET", f"/api/v1/avatars/{avatar_id}"))
+
+
+def _follow_task(url: str, api_key: str, task_id: str) -> dict:
+    """Poll a task until it ends, with a progress bar; returns its last state."""
+    columns = ("[progress.description]{task.description}", BarColumn(), "{task.percentage:>3.0f}%")
+    with Progress(*columns, console=err) as progress:
+        bar = progress.add_task("queued", total=1.0)
+        while True:
+            task = _api(url, api_key, "GET", f"/api/v1/tasks/{task_id}")
+            progress.update(bar, completed=task["progress"], description=task["message"] or task["state"])
+            if task["state"] in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(1.0)
+    if task["state"] != "succeeded":
+        err.print(f"[red]task {task['state']}[/red] {task.get('error_code') or ''}: {task.get('error') or ''}")
+        raise typer.Exit(1)
+    return task
 
 
 @tenants_app.command("create")

@@ -63,7 +63,11 @@ REQUIRED_ROLE = {
     ("GET", "/api/v1/uploads/{upload_id}"): Role.viewer,
     ("PUT", "/api/v1/uploads/{upload_id}/chunks/{index}"): Role.operator,
     ("DELETE", "/api/v1/uploads/{upload_id}"): Role.operator,
+    ("POST", "/api/v1/avatars/{avatar_id}:prepare"): Role.operator,
+    ("GET", "/api/v1/avatars/{avatar_id}/preview.png"): Role.viewer,
 }
+# An answer that is right for a caller allowed to call the route on its own fresh resources.
+EXPECTED_REFUSALS = {("GET", "/api/v1/avatars/{avatar_id}/preview.png"): "avatar.not_prepared"}
 RANK = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
 
 
@@ -82,12 +86,14 @@ def make_resources(context, tenant_id: uuid.UUID) -> dict[str, str]:
                     sha256="0" * 64, size_bytes=1, storage_key=f"tenants/{tenant_id}/takes/s/x/source.wav")
         session.add(take)
         avatar = create_persona(session, Avatar, tenant_id, PersonaCreate(display_name="A"))
+        avatar.take_ids = [str(take.id)]
         voice = create_persona(session, Voice, tenant_id, PersonaCreate(display_name="V"))
         task = create_task(session, tenant_id, "models:verify", {}, known_types={"models:verify"})
         key, _ = create_key(session, tenant_id, Role.viewer, "victim")
         upload = open_upload(session, context.settings, tenant_id, None,
                              UploadCreate(filename="a.wav", size_bytes=10))
-        ids = {"consent_id": consent.id, "take_id": take.id, "avatar": avatar.id, "voice": voice.id,
+        ids = {"consent_id": consent.id, "take_id": take.id, "avatar": avatar.id, "avatar_id": avatar.id,
+               "voice": voice.id,
                "task_id": task.id, "key_id": key.id, "upload_id": upload.id}
     source = context.settings.data_root / f"weights-{uuid.uuid4().hex}.pt"
     source.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +160,8 @@ def test_authorization_matrix(context, keys, route):
                 assert response.json()["error"]["code"] == "auth.forbidden", label
             elif tenant_case == "other":
                 assert response.status_code == 404, f"{label}: {response.text}"
+            elif route in EXPECTED_REFUSALS:
+                assert response.json()["error"]["code"] == EXPECTED_REFUSALS[route], label
             else:
                 assert response.status_code < 400 or response.status_code == 409, f"{label}: {response.text}"
                 if method == "GET" and not names_a_resource:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import model_card
+from tests.conftest import REPO_BASE_MODELS, model_card
 from tests.fixtures.media import shared
 
 pytestmark = pytest.mark.ray
@@ -30,6 +30,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     root = tmp_path_factory.mktemp("platform")
+    (root / "models").mkdir()
+    (root / "models" / "base").symlink_to(REPO_BASE_MODELS, target_is_directory=True)
     port, dashboard = free_port(), free_port()
     env = {**os.environ, "LT_DATA_ROOT": str(root / "data"), "LT_MODELS_ROOT": str(root / "models"),
            "LT_HTTP_PORT": str(port), "LT_RAY_DASHBOARD_PORT": str(dashboard), "LT_TASK_POLL_INTERVAL_S": "0.2",
@@ -149,3 +151,17 @@ def test_the_cli_resumes_an_interrupted_upload(platform):
     take = json.loads(resumed.stdout)
     assert opened["chunk_count"] == 5
     assert take["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def test_the_cli_prepares_an_avatar_on_ray(platform, media):
+    client = api(platform)
+    client.patch("/api/v1/tenant", json={"min_video_short_side": 512})
+    consent = client.post("/api/v1/consents", json={"subject_name": "C", "consent_given": True, "scope": "s",
+                                                    "licence": "l"}).json()["id"]
+    take = json.loads(cli(platform, "takes", "add", str(media.green_real_512()), "--face-id", "child",
+                          "--consent-id", consent).stdout)
+    prepared = cli(platform, "avatars", "prepare", take["id"])
+    assert prepared.returncode == 0, prepared.stderr[-2000:]
+    avatar = json.loads(prepared.stdout)
+    assert avatar["state"] == "prepared" and avatar["prepared_takes"][0]["verdict"] == "accepted"
+    assert len(client.get(f"/api/v1/avatars/{avatar['id']}/preview.png").content) > 1000
