@@ -1,6 +1,6 @@
 """Run every benchmark and print its table."""
 
-from benchmarks import cold_start, registry_listing, upload_chunk_memory, upload_throughput
+from benchmarks import cold_start, preprocess, registry_listing, upload_chunk_memory, upload_throughput
 
 
 def main() -> None:
@@ -8,6 +8,7 @@ def main() -> None:
     registry_listing.main()
     upload_throughput.main()
     upload_chunk_memory.main()
+    preprocess.main()
 
 
 if __name__ == "__main__":

@@ -74,11 +74,16 @@ def clean_plate_excess(excess: np.ndarray, model: KeyModel) -> np.ndarray:
     return cv2.resize(plate, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def green_excess_u8(frame: np.ndarray) -> np.ndarray:
+    """(H, W) float32 max(0, G - max(R, B)) / 255 of an RGB uint8 frame (negative excess cannot matter: alpha 1)."""
+    red, green, blue = cv2.split(frame)
+    return cv2.subtract(green, cv2.max(red, blue)).astype(np.float32) * (1.0 / 255.0)
+
+
 def pull_alpha(frame: np.ndarray, model: KeyModel) -> np.ndarray:
     """(H, W) float32 alpha in 0..1 of an RGB uint8 frame; 0 outside the picture area."""
-    rgb = _as_float(frame)
-    excess = green_excess(rgb)
-    ratio = excess / clean_plate_excess(excess, model)
+    excess = green_excess_u8(frame)
+    ratio = cv2.divide(excess, clean_plate_excess(excess, model))
     alpha = np.clip((model.high - ratio) * (1.0 / (model.high - LOW)), 0.0, 1.0)
     outside = ~model.area.mask(*alpha.shape)
     alpha[outside] = 0.0
@@ -87,7 +92,5 @@ def pull_alpha(frame: np.ndarray, model: KeyModel) -> np.ndarray:
 
 def despill(frame: np.ndarray) -> np.ndarray:
     """Remove green spill: green is limited to max(R, B), so no pixel keeps a green cast. RGB uint8 in and out."""
-    limited = frame.copy()
-    cap = np.maximum(frame[..., 0], frame[..., 2])
-    np.minimum(frame[..., 1], cap, out=limited[..., 1])
-    return limited
+    red, green, blue = cv2.split(frame)
+    return cv2.merge([red, cv2.min(green, cv2.max(red, blue)), blue])

@@ -47,7 +47,8 @@ def repair_alpha(alpha: np.ndarray, inside: np.ndarray) -> np.ndarray:
 
 def _upsample_mask(mask: np.ndarray, step: int, height: int, width: int) -> np.ndarray:
     grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
-    return np.repeat(np.repeat(grown, step, axis=0), step, axis=1)[:height, :width].astype(bool)
+    full = cv2.resize(grown, (grown.shape[1] * step, grown.shape[0] * step), interpolation=cv2.INTER_NEAREST)
+    return full[:height, :width].astype(bool)
 
 
 def box(image: np.ndarray, radius: int) -> np.ndarray:
@@ -90,7 +91,5 @@ def refine_edges(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     filtered = np.clip(guided_filter(grey, alpha, radius * subsample, subsample=subsample), 0.0, 1.0)
     solid = (alpha >= 0.5).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    band = cv2.dilate(solid, kernel).astype(bool) & ~cv2.erode(solid, kernel).astype(bool)
-    refined = alpha.copy()
-    refined[band] = filtered[band]
-    return refined
+    band = cv2.subtract(cv2.dilate(solid, kernel), cv2.erode(solid, kernel))
+    return np.where(band.astype(bool), filtered, alpha)

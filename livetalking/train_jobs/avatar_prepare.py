@@ -6,7 +6,7 @@ chunks are uploaded at once and recorded in the task checkpoint, so a restart co
 Layout under tenants/<tenant>/avatars/<avatar>/prepared/<take>/:
   chunk-00000/frames.mp4      despilled foreground, H.264 crf 18
   chunk-00000/alpha.mkv       person matte, grey, lossless FFV1
-  chunk-00000/layers.mkv      face / hair / body masks as R / G / B, lossless FFV1
+  chunk-00000/layers.mkv      face / hair / body masks as R / G / B at half resolution, lossless FFV1
   chunk-00000/crop_96.mp4, crop_160.mp4, crop_256.mp4   aligned face crops (black where no face)
   chunk-00000/tracks.npz      landmarks (N, 468, 3; NaN = no face), presence, crop transforms and boxes,
                               mouth polygons per crop size
@@ -89,7 +89,8 @@ def process_chunk(source: Path, key: KeyModel, fps: float, chunk: Chunk, out_dir
                 continue
             writers["frames"].write(result.foreground)
             writers["alpha"].write(result.alpha)
-            writers["layers"].write(result.layers)
+            height, width = result.layers.shape[:2]
+            writers["layers"].write(cv2.resize(result.layers, (width // 2, height // 2), interpolation=cv2.INTER_AREA))
             face = result.landmarks is not None
             stat = FrameStats(face=face, faces_detected=result.faces_detected, spill=result.green_excess_on_edges)
             for size in CROP_SIZES:
