@@ -11,7 +11,7 @@ run: bootstrap
 	$(VENV)/bin/livetalking run
 
 test: bootstrap
-	$(VENV)/bin/ruff check livetalking tests benchmarks
+	$(VENV)/bin/ruff check livetalking tests benchmarks scripts
 	$(PY) -m pytest -q
 
 bench: bootstrap

@@ -54,7 +54,7 @@ def test_a_real_take_is_prepared_into_verified_files(prep_settings, real_take):
     stored = json.loads(store.get_bytes(manifest["manifest"]["key"], manifest["manifest"]["sha256"]))
     assert stored["parameters"]["key"]["key_excess"] > 0.05
     for chunk in stored["chunks"]:
-        for name, info in chunk["files"].items():
+        for info in chunk["files"].values():
             store.get_bytes(info["key"], info["sha256"])
         with store.open_local(chunk["files"]["alpha.mkv"]["key"]) as alpha_file:
             assert frame_count(alpha_file)[0] == chunk["frames"]
