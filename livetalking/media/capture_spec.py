@@ -45,6 +45,16 @@ def check_extension(filename: str, kind: str) -> None:
                     f"{kind} takes must be one of {', '.join(allowed)}; got {suffix or 'no extension'}")
 
 
+def check_duration(kind: str, seconds: float, minimum: float, maximum: float) -> None:
+    """take.<kind>.too_short / too_long."""
+    if seconds < minimum:
+        raise _fail(f"take.{kind}.too_short", "duration in seconds", round(seconds, 2), f">= {minimum}",
+                    f"the take lasts {seconds:.2f} s; at least {minimum:g} s is required")
+    if seconds > maximum:
+        raise _fail(f"take.{kind}.too_long", "duration in seconds", round(seconds, 2), f"<= {maximum}",
+                    f"the take lasts {seconds:.0f} s; at most {maximum:g} s is allowed")
+
+
 def validate_video(path: Path, spec: CaptureSpec) -> tuple[VideoInfo, dict]:
     """Probe and check a video take; returns its info and the validation report, or raises InvalidInput."""
     info = probe_video(path)
@@ -71,14 +81,7 @@ def validate_video(path: Path, spec: CaptureSpec) -> tuple[VideoInfo, dict]:
                     round(info.duration_s, 2), round(info.declared_duration_s, 2),
                     f"the file declares {info.declared_duration_s:.1f} s but its frames end at "
                     f"{info.duration_s:.1f} s; it looks truncated")
-    if info.duration_s < spec.video_min_duration_s:
-        raise _fail("take.video.too_short", "duration in seconds", round(info.duration_s, 2),
-                    f">= {spec.video_min_duration_s}",
-                    f"the take lasts {info.duration_s:.1f} s; at least {spec.video_min_duration_s:.0f} s is required")
-    if info.duration_s > spec.video_max_duration_s:
-        raise _fail("take.video.too_long", "duration in seconds", round(info.duration_s, 2),
-                    f"<= {spec.video_max_duration_s}",
-                    f"the take lasts {info.duration_s:.0f} s; at most {spec.video_max_duration_s:.0f} s is allowed")
+    check_duration("video", info.duration_s, spec.video_min_duration_s, spec.video_max_duration_s)
     backdrop = estimate_backdrop(sample_frames(path, BACKDROP_SAMPLE_FRAMES))
     if not backdrop.is_green or backdrop.border_share < MIN_BACKDROP_SHARE:
         raise _fail("take.video.not_green", "green backdrop around the frame border",
@@ -116,14 +119,7 @@ def validate_audio(path: Path, spec: CaptureSpec, normalise: bool, scratch: Path
                     f">= {MIN_NORMALISABLE_RATE}",
                     f"the sample rate is {info.sample_rate} Hz; below {MIN_NORMALISABLE_RATE} Hz "
                     "speech lacks the bandwidth a voice clone needs, and it cannot be normalised")
-    if info.duration_s < spec.audio_min_duration_s:
-        raise _fail("take.audio.too_short", "duration in seconds", round(info.duration_s, 3),
-                    f">= {spec.audio_min_duration_s}",
-                    f"the take lasts {info.duration_s:.2f} s; at least {spec.audio_min_duration_s:.0f} s is required")
-    if info.duration_s > spec.audio_max_duration_s:
-        raise _fail("take.audio.too_long", "duration in seconds", round(info.duration_s, 1),
-                    f"<= {spec.audio_max_duration_s}",
-                    f"the take lasts {info.duration_s:.0f} s; at most {spec.audio_max_duration_s:.0f} s is allowed")
+    check_duration("audio", info.duration_s, spec.audio_min_duration_s, spec.audio_max_duration_s)
     conforming = info.sample_rate in AUDIO_RATES and info.channels == 1
     report = {"verdict": "accepted", "original": {"sample_rate": info.sample_rate, "channels": info.channels,
                                                   "codec": info.codec}, "normalised": False}
