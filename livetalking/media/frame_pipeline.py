@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from livetalking.media.chroma_key import KeyModel, despill, pull_alpha
@@ -40,7 +41,8 @@ def _edge_spill(frame: np.ndarray, person: np.ndarray, step: int = 2) -> float:
 
 
 def _u8(values: np.ndarray) -> np.ndarray:
-    return (np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """0..1 floats to 0..255 bytes, rounded and saturated."""
+    return cv2.convertScaleAbs(values, alpha=255.0)
 
 
 class FramePipeline:
@@ -83,7 +85,7 @@ class FramePipeline:
                 crops[size] = warp_crop(foreground, transforms[size], size)
         self._timed("crops", t)
         self.frames += 1
-        return FrameResult(foreground, _u8(person), _u8(np.stack([layers.face, layers.hair, layers.body], -1)),
+        return FrameResult(foreground, _u8(person), cv2.merge([_u8(layers.face), _u8(layers.hair), _u8(layers.body)]),
                            observation.landmarks, observation.presence, observation.faces_detected, transforms,
                            crops, spill)
 

@@ -18,7 +18,7 @@ class PersonSegmenter:
         """The probability at the frame's size, or (full_resolution=False) at the model's 256 x 256."""
         height, width = frame.shape[:2]
         size_h, size_w = self.model.input_size
-        tensor = cv2.resize(frame, (size_w, size_h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        tensor = cv2.resize(frame, (size_w, size_h), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
         (mask,) = self.model(tensor[None])  # (1, 256, 256, 1)
         if not full_resolution:
             return mask[0, :, :, 0]
