@@ -68,7 +68,7 @@ def run() -> None:
     with console.status("starting Ray, Serve and the API ..."):
         started = launch.start(settings)
     console.print(f"[green]LiveTalking is up[/green] in {started.seconds:.1f} s: API {started.api_url} "
-                  f"(docs {started.api_url}/docs)")
+                  f"(docs {started.api_url}/docs)", soft_wrap=True)
     if started.dashboard_url:
         console.print(f"Ray dashboard: {started.dashboard_url}")
     if started.admin_token:
