@@ -60,6 +60,39 @@ def stage_rows(models_root: Path) -> list[list]:
     return rows
 
 
+def torch_rows(batch_size: int = 8) -> list[list]:
+    """The matting chain (key, repair, edges, despill) on torch: CUDA when present, else CPU; vs OpenCV."""
+    import torch
+
+    from livetalking.media.matting import matte
+    from livetalking.media.matting_torch import matte_batch, pick_device
+
+    device = pick_device()
+    rows = []
+    source_frames = list(iter_frames(SOURCE, 0, 16))
+    for size in SIZES:
+        frames = [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in source_frames]
+        model = estimate_key(frames[::4])
+        began = time.perf_counter()
+        for frame in frames:
+            matte(frame, model)
+        cpu = (time.perf_counter() - began) / len(frames)
+        batch = torch.from_numpy(np.stack(frames[:batch_size])).to(device)
+        matte_batch(batch, model)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        began = time.perf_counter()
+        for _ in range(2):
+            matte_batch(batch, model)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        accelerated = (time.perf_counter() - began) / (2 * batch_size)
+        rows.append([f"{size[0]}x{size[1]}", "OpenCV, 1 frame", 1 / cpu, 1000 * cpu])
+        rows.append([f"{size[0]}x{size[1]}", f"torch {device.type}, batch {batch_size}", 1 / accelerated,
+                     1000 * accelerated])
+    return rows
+
+
 def end_to_end(seconds: float = 60.0) -> list[list]:
     import ray
 
@@ -90,6 +123,8 @@ def main() -> None:
     models_root = ROOT / "models"
     print_table("preprocessing stages (one thread; chunks run one per core)",
                 ["size", "stage", "frames/s", "ms/frame"], stage_rows(models_root))
+    print_table("matting chain (key, repair, edges, despill): OpenCV vs torch",
+                ["size", "path", "frames/s", "ms/frame"], torch_rows())
     print_table("prepare a take end to end (key, chunks in parallel, audio, preview, manifest, upload)",
                 ["take", "frames", "seconds", "frames/s", "verdict"], end_to_end())
 

@@ -212,3 +212,15 @@ def prep_settings(tmp_path: Path) -> Settings:
     settings.models_root.mkdir(parents=True, exist_ok=True)
     (settings.models_root / "base").symlink_to(REPO_BASE_MODELS, target_is_directory=True)
     return settings
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked gpu run only where CUDA is present."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

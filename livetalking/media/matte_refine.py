@@ -52,7 +52,7 @@ def _upsample_mask(mask: np.ndarray, step: int, height: int, width: int) -> np.n
 
 
 def box(image: np.ndarray, radius: int) -> np.ndarray:
-    return cv2.boxFilter(image, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+    return cv2.boxFilter(image, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT_101)
 
 
 def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float = GUIDED_EPS,
@@ -90,6 +90,6 @@ def refine_edges(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
     filtered = np.clip(guided_filter(grey, alpha, radius * subsample, subsample=subsample), 0.0, 1.0)
     solid = (alpha >= 0.5).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
     band = cv2.subtract(cv2.dilate(solid, kernel), cv2.erode(solid, kernel))
     return np.where(band.astype(bool), filtered, alpha)
