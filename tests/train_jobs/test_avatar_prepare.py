@@ -112,6 +112,7 @@ def leaving_frames():
     ("two faces", "quality.multiple_faces"),
     ("face leaving the frame", "quality.face_missing"),
     ("silent audio", "quality.silent_audio"),
+    ("backdrop not green", "quality.not_green"),
 ])
 def test_bad_takes_get_a_clear_verdict(prep_settings, tmp_path, case, code):
     man = decode_frames(shared("greenscreen_man_noaudio.mp4"))[:50]
@@ -122,6 +123,8 @@ def test_bad_takes_get_a_clear_verdict(prep_settings, tmp_path, case, code):
         encode_video(path, two_faces_frames())
     elif case == "face leaving the frame":
         encode_video(path, leaving_frames())
+    elif case == "backdrop not green":
+        encode_video(path, decode_frames(shared("talking_face_3.mp4"))[:50])
     else:
         encode_video(path, man, audio=np.zeros(16000 * 2, np.float32))
     store = LocalStore(prep_settings.models_root)
