@@ -21,7 +21,7 @@ from livetalking.media.segmentation import PersonSegmenter
 class FrameResult:
     foreground: np.ndarray             # (H, W, 3) uint8, despilled
     alpha: np.ndarray                  # (H, W) uint8
-    layers: np.ndarray                 # (H, W, 3) uint8: face, hair, body
+    layers: np.ndarray                 # (H/2, W/2, 3) uint8: face, hair, body at half resolution
     landmarks: np.ndarray | None       # (468, 3) smoothed, pixels
     presence: float
     faces_detected: int | None
@@ -74,7 +74,10 @@ class FramePipeline:
         t = self._timed("segmentation", t)
         observation = self.tracker(frame)
         t = self._timed("face tracking", t)
-        layers = build_layers(person, observation.landmarks)
+        height, width = person.shape
+        half = cv2.resize(person, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        scale = np.array([(width // 2) / width, (height // 2) / height, 1.0])
+        layers = build_layers(half, None if observation.landmarks is None else observation.landmarks * scale)
         spill = _edge_spill(frame, person)
         foreground = despill(frame)
         t = self._timed("layers + despill", t)

@@ -41,17 +41,14 @@ def repair_with_segmentation(alpha: np.ndarray, person_probability: np.ndarray, 
     low_h, low_w = person_probability.shape
     margin = max(1, int(min(low_h, low_w) * MARGIN_FRACTION))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-
-    def sure(mask: np.ndarray) -> np.ndarray:
-        eroded = cv2.erode(mask.astype(np.uint8), kernel)
-        return cv2.resize(eroded, (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-
-    sure_person = sure(person_probability >= SURE_PERSON)
-    sure_backdrop = sure(person_probability <= SURE_BACKDROP)
-    repaired = alpha.copy()
-    repaired[sure_person] = 1.0
-    repaired[sure_backdrop | ~inside] = 0.0
-    return repaired
+    low_res = person_probability.shape != alpha.shape
+    force = np.zeros((low_h, low_w), np.uint8)
+    force[cv2.erode((person_probability >= SURE_PERSON).astype(np.uint8), kernel).astype(bool)] = 1
+    force[cv2.erode((person_probability <= SURE_BACKDROP).astype(np.uint8), kernel).astype(bool)] = 2
+    if low_res:
+        force = cv2.resize(force, (width, height), interpolation=cv2.INTER_NEAREST)
+    repaired = np.where(force == 1, np.float32(1.0), alpha)
+    return np.where((force == 2) | ~inside, np.float32(0.0), repaired).astype(np.float32, copy=False)
 
 
 def _polygon_mask(points: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -89,8 +89,7 @@ def process_chunk(source: Path, key: KeyModel, fps: float, chunk: Chunk, out_dir
                 continue
             writers["frames"].write(result.foreground)
             writers["alpha"].write(result.alpha)
-            height, width = result.layers.shape[:2]
-            writers["layers"].write(cv2.resize(result.layers, (width // 2, height // 2), interpolation=cv2.INTER_AREA))
+            writers["layers"].write(result.layers)
             face = result.landmarks is not None
             stat = FrameStats(face=face, faces_detected=result.faces_detected, spill=result.green_excess_on_edges)
             for size in CROP_SIZES:
