@@ -1,6 +1,6 @@
 """Run every benchmark and print its table."""
 
-from benchmarks import cold_start, preprocess, registry_listing, upload_chunk_memory, upload_throughput
+from benchmarks import cold_start, matting_methods, preprocess, registry_listing, upload_chunk_memory, upload_throughput
 
 
 def main() -> None:
@@ -9,6 +9,7 @@ def main() -> None:
     upload_throughput.main()
     upload_chunk_memory.main()
     preprocess.main()
+    matting_methods.main()
 
 
 if __name__ == "__main__":

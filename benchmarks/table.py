@@ -1,5 +1,6 @@
 """Print benchmark results as a plain table."""
 
+import numbers
 import statistics
 
 
@@ -14,8 +15,15 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def cell(value) -> str:
+    """Floats with two decimals, or three significant digits when small; everything else as text."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, numbers.Integral)):
+        return f"{value:.2f}" if value == 0 or abs(value) >= 0.1 else f"{value:.3g}"
+    return str(value)
+
+
 def print_table(title: str, header: list[str], rows: list[list]) -> None:
-    cells = [header] + [[f"{c:.2f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
+    cells = [header] + [[cell(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     print(f"\n{title}")
     for index, row in enumerate(cells):
