@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from livetalking.media.chroma_key import KeyModel, despill, pull_alpha
-from livetalking.media.face_align import CROP_SIZES, crop_transform, mouth_mask, warp_crop
+from livetalking.media.face_align import CROP_SIZES, crop_transform, warp_crop
 from livetalking.media.face_regions import LIPS_OUTER
 from livetalking.media.face_tracking import FaceTracker
 from livetalking.media.layers import build_layers, repair_with_segmentation
@@ -97,5 +97,3 @@ def mouth_polygon(landmarks: np.ndarray, transform: np.ndarray) -> np.ndarray:
     """(20, 2) the outer lip contour in crop coordinates (the mouth mask is rebuilt from it by face_align)."""
     return landmarks[list(LIPS_OUTER), :2] @ transform[:, :2].T + transform[:, 2]
 
-
-__all__ = ["FramePipeline", "FrameResult", "mouth_polygon", "mouth_mask"]

@@ -8,7 +8,7 @@ MAX_SPECK_FRACTION = 0.001
 GUIDED_EPS = 1e-3
 
 
-def _components_below(mask: np.ndarray, max_area: int, keep_touching_border: bool) -> np.ndarray:
+def components_below(mask: np.ndarray, max_area: int, keep_touching_border: bool) -> np.ndarray:
     """(H, W) bool: the connected components of `mask` smaller than max_area (optionally not touching the border)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] < max_area
@@ -22,6 +22,20 @@ def _components_below(mask: np.ndarray, max_area: int, keep_touching_border: boo
     return small[labels]
 
 
+def repair_step(height: int, width: int) -> int:
+    """The grid step that brings the short side to about 360 px for the component search."""
+    return max(1, min(height, width) // 360)
+
+
+def coarse_repairs(alpha: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(holes to fill, specks to drop) of a coarse matte: enclosed gaps < 0.3 %, islands < 0.1 % of the picture."""
+    area = int(inside.sum())
+    subject = (alpha >= 0.5) & inside
+    holes = components_below(~subject & inside, max(1, int(area * MAX_HOLE_FRACTION)), keep_touching_border=True)
+    specks = components_below(subject, max(1, int(area * MAX_SPECK_FRACTION)), keep_touching_border=False)
+    return holes, specks
+
+
 def repair_alpha(alpha: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Fill enclosed holes in the subject smaller than 0.3 % of the picture; remove specks smaller than 0.1 %.
 
@@ -29,13 +43,8 @@ def repair_alpha(alpha: np.ndarray, inside: np.ndarray) -> np.ndarray:
     the picture, so the answer does not depend on resolution) and applied at full resolution.
     """
     height, width = alpha.shape
-    step = max(1, min(height, width) // 360)
-    small_alpha, small_inside = alpha[::step, ::step], inside[::step, ::step]
-    area = int(small_inside.sum())
-    subject = (small_alpha >= 0.5) & small_inside
-    holes = _components_below(~subject & small_inside, max(1, int(area * MAX_HOLE_FRACTION)),
-                              keep_touching_border=True)
-    specks = _components_below(subject, max(1, int(area * MAX_SPECK_FRACTION)), keep_touching_border=False)
+    step = repair_step(height, width)
+    holes, specks = coarse_repairs(alpha[::step, ::step], inside[::step, ::step])
     if step > 1:
         holes = _upsample_mask(holes, step, height, width) & (alpha < 0.5) & inside
         specks = _upsample_mask(specks, step, height, width) & (alpha >= 0.5)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from livetalking.media.chroma_key import LOW, PLATE_SCALE, PLATE_SIGMA, KeyModel
-from livetalking.media.matte_refine import GUIDED_EPS, MAX_HOLE_FRACTION, MAX_SPECK_FRACTION, _components_below
+from livetalking.media.matte_refine import GUIDED_EPS, coarse_repairs, repair_step
 
 EPS = 1e-4
 
@@ -83,15 +83,10 @@ def _inside(model: KeyModel, height: int, width: int, device: torch.device) -> t
 def repair_alpha(alpha: torch.Tensor, model: KeyModel) -> torch.Tensor:
     """Holes and specks as in matte_refine.repair_alpha: components on the coarse grid (host), applied here."""
     batch, _, height, width = alpha.shape
-    step = max(1, min(height, width) // 360)
+    step = repair_step(height, width)
     coarse = alpha[:, 0, ::step, ::step].detach().cpu().numpy()
     inside = _inside(model, height, width, alpha.device)[0, 0, ::step, ::step].cpu().numpy() > 0
-    area = int(inside.sum())
-    fills, drops = [], []
-    for frame_alpha in coarse:
-        subject = (frame_alpha >= 0.5) & inside
-        fills.append(_components_below(~subject & inside, max(1, int(area * MAX_HOLE_FRACTION)), True))
-        drops.append(_components_below(subject, max(1, int(area * MAX_SPECK_FRACTION)), False))
+    fills, drops = zip(*(coarse_repairs(frame_alpha, inside) for frame_alpha in coarse), strict=True)
     holes = _upsample(np.stack(fills), step, height, width, alpha.device)
     specks = _upsample(np.stack(drops), step, height, width, alpha.device)
     repaired = torch.where(holes & (alpha < 0.5) & (_inside(model, height, width, alpha.device) > 0),
