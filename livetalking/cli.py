@@ -52,11 +52,18 @@ def _fail(error: LiveTalkingError) -> None:
 
 
 def _api(url: str, api_key: str, method: str, path: str, **kwargs):
-    """Call the API; an error answer ends the command with its code."""
+    """Call the API; an error answer ends the command with its code, an unreachable server with exit 1."""
     try:
         return _client(url, api_key).request(method, path, **kwargs)
     except LiveTalkingError as e:
         _fail(e)
+    except httpx.TransportError as e:
+        _unreachable(url, e)
+
+
+def _unreachable(url: str, error: Exception) -> None:
+    err.print(f"[red]error[/red] cannot reach the API at {url}: {error} (is `livetalking run` up? --url / LT_URL)")
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -86,11 +93,7 @@ def run() -> None:
 @app.command()
 def status(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Readiness of the platform, and who the key is."""
-    client = _client(url, api_key)
-    try:
-        _print({"ready": client.request("GET", "/readyz"), "me": client.request("GET", "/api/v1/me")})
-    except LiveTalkingError as e:
-        _fail(e)
+    _print({"ready": _api(url, api_key, "GET", "/readyz"), "me": _api(url, api_key, "GET", "/api/v1/me")})
 
 
 @consents_app.command("add")
@@ -128,8 +131,9 @@ def takes_add(file: Path, face_id: Annotated[str, typer.Option()], consent_id: A
                 "mic_profile": mic_profile, "normalize": normalize})
         _print(take)
     except httpx.TransportError as e:
-        hint = f"; resume with --resume {upload_id}" if upload_id else ""
-        err.print(f"[red]error[/red] the connection failed ({e}){hint}")
+        if not upload_id:
+            _unreachable(url, e)
+        err.print(f"[red]error[/red] the connection failed ({e}); resume with --resume {upload_id}")
         raise typer.Exit(1) from e
     except LiveTalkingError as e:
         _fail(e)
