@@ -1,6 +1,6 @@
 """Probe media files with PyAV: container, codec, geometry, timing, and the frame timestamps."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -38,7 +38,6 @@ class AudioInfo:
     sample_rate: int
     channels: int
     duration_s: float
-    extra: dict = field(default_factory=dict)
 
 
 def _open(path: Path) -> av.container.InputContainer:
