@@ -75,7 +75,11 @@ class AudioStats:
 
 
 def audio_stats(raw: np.ndarray, speech_flags: np.ndarray, frame: int = 320) -> AudioStats:
-    """SNR (speech vs non-speech level), clipping and speech share of the take's original audio."""
+    """SNR, clipping and speech share of the take's original audio.
+
+    SNR is the mean level of the speech frames over the 10th percentile of all frame levels: the
+    quietest tenth is the background in the pauses, or the noise itself when it never stops.
+    """
     if raw.size == 0:
         return AudioStats(False)
     count = min(len(speech_flags), len(raw) // frame)
@@ -83,7 +87,7 @@ def audio_stats(raw: np.ndarray, speech_flags: np.ndarray, frame: int = 320) -> 
     level = 10 * np.log10(np.maximum((frames ** 2).mean(axis=1), 1e-10))
     flags = speech_flags[:count]
     speech = float(np.mean(level[flags])) if flags.any() else float("nan")
-    noise = float(np.percentile(level[~flags], 50)) if (~flags).any() else -100.0
+    noise = float(np.percentile(level, 10)) if count else -100.0
     return AudioStats(True, float(flags.mean()) if count else 0.0, speech - noise,
                       float(np.mean(np.abs(raw) >= 0.999)))
 
