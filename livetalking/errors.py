@@ -21,6 +21,13 @@ class InvalidInput(LiveTalkingError):
 
     code = "invalid_input"
 
+    @classmethod
+    def from_validation(cls, errors: list[dict], prefix: str = "", code: str = "invalid_input") -> "InvalidInput":
+        """One error listing every broken field of a pydantic validation (`details.errors`)."""
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in errors]
+        message = prefix + "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return cls(message, code=code, details={"errors": problems})
+
 
 class PayloadTooLarge(InvalidInput):
     """An upload is larger than the configured limit."""

@@ -37,10 +37,8 @@ def parse_card(raw: str | bytes | dict) -> ModelCard:
             return ModelCard.model_validate(raw)
         return ModelCard.model_validate_json(raw)
     except ValidationError as e:
-        problems = [{"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]} for err in e.errors()]
-        raise InvalidInput("the model card does not match the schema: "
-                           + "; ".join(f"{p['field']}: {p['problem']}" for p in problems),
-                           code="model.invalid_card", details={"errors": problems}) from e
+        raise InvalidInput.from_validation(e.errors(), "the model card does not match the schema: ",
+                                           code="model.invalid_card") from e
 
 
 def persona_table(kind: ModelKind) -> type[Avatar] | type[Voice]:

@@ -44,6 +44,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in error.errors()]
-        message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return JSONResponse(error_body("invalid_input", message, request, {"errors": problems}), status_code=422)
+        invalid = InvalidInput.from_validation(error.errors())
+        return JSONResponse(error_body(invalid.code, invalid.message, request, invalid.details), status_code=422)

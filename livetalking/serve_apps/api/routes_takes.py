@@ -90,8 +90,7 @@ async def upload(request: Request, principal: Operator, context: ContextDep) -> 
         try:
             body = TakeFromUpload.model_validate_json(await request.body())
         except ValidationError as e:
-            raise InvalidInput(f"invalid take request: {e.errors()[0]['msg']} at "
-                               f"{'.'.join(str(p) for p in e.errors()[0]['loc'])}", code="invalid_input") from e
+            raise InvalidInput.from_validation(e.errors(), "invalid take request: ") from e
         return await run_in_threadpool(_ingest_upload, context, principal, body)
     async with receive_multipart(request, settings.uploads_dir, settings.max_upload_bytes) as form:
         upload_fields = _upload_fields(form)
