@@ -39,3 +39,17 @@ def decode_audio(path: Path, sample_rate: int, stream_index: int = 0) -> np.ndar
     except av.error.FFmpegError as e:
         raise InvalidInput(f"the audio cannot be decoded: {e}", code="take.unreadable") from e
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
+    """Mono float audio in -1..1 as a 16-bit PCM WAV file."""
+    with av.open(str(path), mode="w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
+        samples = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path

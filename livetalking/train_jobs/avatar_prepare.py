@@ -29,7 +29,7 @@ import numpy as np
 
 from livetalking import __version__
 from livetalking.media.audio_features import HOP, RATE, extract_features, mel_window_start, voice_activity
-from livetalking.media.audio_io import decode_audio
+from livetalking.media.audio_io import decode_audio, write_wav
 from livetalking.media.chroma_key import KeyModel, estimate_key
 from livetalking.media.face_align import CROP_SIZES, TEMPLATE, crop_box
 from livetalking.media.frame_pipeline import FramePipeline, mouth_polygon
@@ -130,19 +130,6 @@ def run_chunk(settings: Settings, source_key: str, source_sha256: str, key: KeyM
         summary = process_chunk(source, key, fps, chunk, out_dir, settings.models_root)
         summary["files"] = upload_dir(store, out_dir, f"{prefix}/chunk-{chunk.index:05d}")
     return summary
-
-
-def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
-    """16-bit mono PCM WAV."""
-    with av.open(str(path), mode="w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
-        samples = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
 
 
 def prepare_audio(source: Path, out_dir: Path, total_frames: int, fps: float) -> AudioStats:

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from livetalking.media.audio_io import decode_audio
+from livetalking.media.audio_io import decode_audio, write_wav
 from livetalking.train_jobs.speaker_profile import segment_embeddings, similarity, speaker_profile
 from tests.fixtures.media import shared
-from tests.train_jobs.test_voice_reference import save
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +14,7 @@ def halves(tmp_path_factory):
     audio = decode_audio(shared("speech_en_1.wav"), 16000)
     folder = tmp_path_factory.mktemp("halves")
     middle = len(audio) // 2
-    return save(folder / "a.wav", audio[:middle], 16000), save(folder / "b.wav", audio[middle:], 16000)
+    return write_wav(folder / "a.wav", audio[:middle], 16000), write_wav(folder / "b.wav", audio[middle:], 16000)
 
 
 def test_the_same_speaker_scores_higher_than_other_speakers(halves):
@@ -36,4 +35,4 @@ def test_profiles_are_unit_vectors_weighted_by_speech(halves):
 
 def test_silence_has_no_profile(tmp_path):
     with pytest.raises(ValueError):
-        speaker_profile([save(tmp_path / "silence.wav", np.zeros(16000 * 3), 16000)])
+        speaker_profile([write_wav(tmp_path / "silence.wav", np.zeros(16000 * 3), 16000)])

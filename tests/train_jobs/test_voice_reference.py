@@ -5,25 +5,11 @@ import pytest
 
 from livetalking.errors import InvalidInput
 from livetalking.media.audio_io import decode_audio
+from livetalking.media.audio_io import write_wav as write_wav_pcm
 from livetalking.train_jobs.voice_reference import check_references, measure_reference
 from tests.fixtures.media import shared, write_wav
 
 SPEECH = ["speech_en_1.wav", "speech_zh_poem.wav", "speech_zh_bus.wav"]
-
-
-def save(path, audio, rate=24000):
-    import av
-
-    with av.open(str(path), mode="w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray((np.clip(audio, -1, 1) * 32767).astype(np.int16).reshape(1, -1),
-                                           format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
 
 
 def test_real_speech_passes_and_is_measured():
@@ -50,7 +36,7 @@ def test_damaged_references_are_refused(tmp_path, damage, code):
     else:
         broken = speech + np.random.default_rng(0).normal(0, np.sqrt(np.mean(speech ** 2)), len(speech))
     with pytest.raises(InvalidInput) as raised:
-        check_references([save(tmp_path / f"{damage}.wav", broken), shared("speech_zh_poem.wav")])
+        check_references([write_wav_pcm(tmp_path / f"{damage}.wav", broken, 24000), shared("speech_zh_poem.wav")])
     assert raised.value.code == code
 
 
