@@ -20,16 +20,6 @@ class ApiError(LiveTalkingError):
         self.status = status
 
 
-class _ProgressReader:
-    def __init__(self, handle, on_read: Callable[[int], None]):
-        self.handle, self.on_read = handle, on_read
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.handle.read(size)
-        self.on_read(len(data))
-        return data
-
-
 class Client:
     """Calls the API with one key."""
 
@@ -49,8 +39,7 @@ class Client:
             return None
         return response.json()
 
-    def upload(self, path: str, files: dict[str, Path], fields: dict[str, str],
-               on_read: Callable[[int], None] = lambda n: None) -> Any:
+    def upload(self, path: str, files: dict[str, Path], fields: dict[str, str]) -> Any:
         """POST a multipart form with files streamed from disk."""
         handles = []
         try:
@@ -58,7 +47,7 @@ class Client:
             for name, source in files.items():
                 handle = open(source, "rb")
                 handles.append(handle)
-                parts[name] = (source.name, _ProgressReader(handle, on_read))
+                parts[name] = (source.name, handle)
             return self.request("POST", path, data=fields, files=parts)
         finally:
             for handle in handles:

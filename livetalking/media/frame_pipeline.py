@@ -53,7 +53,6 @@ class FramePipeline:
         self.segmenter = PersonSegmenter(models_root, threads)
         self.tracker = FaceTracker(models_root, fps, threads)
         self.seconds: dict[str, float] = defaultdict(float)
-        self.frames = 0
 
     def _timed(self, stage: str, began: float) -> float:
         now = time.perf_counter()
@@ -87,7 +86,6 @@ class FramePipeline:
                 transforms[size] = crop_transform(observation.landmarks, size)
                 crops[size] = warp_crop(foreground, transforms[size], size)
         self._timed("crops", t)
-        self.frames += 1
         return FrameResult(foreground, _u8(person), cv2.merge([_u8(layers.face), _u8(layers.hair), _u8(layers.body)]),
                            observation.landmarks, observation.presence, observation.faces_detected, transforms,
                            crops, spill)

@@ -137,9 +137,3 @@ def matte_batch(frames: torch.Tensor, model: KeyModel) -> tuple[torch.Tensor, to
     alpha = repair_alpha(pull_alpha(frames, model), model)
     alpha = refine_edges(frames, alpha) * _inside(model, frames.shape[1], frames.shape[2], frames.device)
     return alpha[:, 0], despill(frames)
-
-
-def batches(count: int, batch_size: int) -> list[slice]:
-    """Slices of at most batch_size covering range(count)."""
-    return [slice(i, min(i + batch_size, count)) for i in range(0, count, batch_size)]
-
