@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     task_max_attempts: int = 3
     task_max_concurrency: int = 2
 
+    voice_min_speech_s: float = 10.0
+    voice_train_steps: int = 400
+    voice_update_steps: int = 200
+    voice_use_gpu: bool = False
+    voice_gate_min_similarity: float = 0.80
+    voice_gate_min_similarity_gain: float = 0.05
+    voice_gate_max_wer: float = 0.25
+    voice_gate_max_rtf: float = 0.3
+
     bootstrap_tenant: str = "default"
     log_level: str = Field(default="INFO")
 

@@ -27,13 +27,13 @@ class PiperEngine:
         self.voice = PiperVoice.load(model or default_model, config or default_config, use_cuda=use_cuda)
         self.sample_rate = int(self.voice.config.sample_rate)
 
-    def _sentences(self, text: str) -> Iterator[np.ndarray]:
+    def sentences(self, text: str) -> Iterator[np.ndarray]:
         for chunk in self.voice.synthesize(require_script(text, NAME)):
             yield chunk.audio_float_array
 
     def synthesize(self, text: str) -> np.ndarray:
-        pieces = list(self._sentences(text))
+        pieces = list(self.sentences(text))
         return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
     def stream(self, text: str) -> Iterator[AudioChunk]:
-        return rechunk(self._sentences(text), self.sample_rate)
+        return rechunk(self.sentences(text), self.sample_rate)

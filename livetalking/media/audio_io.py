@@ -53,3 +53,15 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
         for packet in stream.encode(None):
             out.mux(packet)
     return path
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Mono float audio at another sample rate (polyphase, anti-aliased)."""
+    if from_rate == to_rate:
+        return np.asarray(audio, np.float32)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(from_rate, to_rate)
+    return resample_poly(audio, to_rate // g, from_rate // g).astype(np.float32)

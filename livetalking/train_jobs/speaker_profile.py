@@ -38,6 +38,19 @@ def segment_embeddings(audio_16k: np.ndarray, device: str = "cpu") -> tuple[np.n
     return np.array(vectors, np.float32).reshape(-1, 256), np.array(seconds, np.float32)
 
 
+def pooled(vectors: np.ndarray, seconds: np.ndarray) -> np.ndarray | None:
+    """The duration-weighted mean of segment d-vectors, unit length (None without segments)."""
+    if not len(vectors):
+        return None
+    profile = (vectors * seconds[:, None]).sum(axis=0)
+    return (profile / np.linalg.norm(profile)).astype(np.float32)
+
+
+def audio_profile(audio_16k: np.ndarray, device: str = "cpu") -> np.ndarray | None:
+    """(256,) unit-length d-vector of the speech in 16 kHz audio, or None if no segment is long enough."""
+    return pooled(*segment_embeddings(audio_16k, device))
+
+
 def speaker_profile(paths: list[Path], device: str = "cpu") -> np.ndarray:
     """(256,) unit-length d-vector of the speaker of these takes."""
     vectors, weights = [], []
@@ -45,11 +58,10 @@ def speaker_profile(paths: list[Path], device: str = "cpu") -> np.ndarray:
         v, w = segment_embeddings(decode_audio(path, RATE), device)
         vectors.append(v)
         weights.append(w)
-    stacked, weight = np.concatenate(vectors), np.concatenate(weights)
-    if not len(stacked):
+    profile = pooled(np.concatenate(vectors), np.concatenate(weights))
+    if profile is None:
         raise ValueError("no speech segment of at least 1 s in the takes")
-    profile = (stacked * weight[:, None]).sum(axis=0)
-    return (profile / np.linalg.norm(profile)).astype(np.float32)
+    return profile
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,103 @@
+"""A cloned offline voice on disk and in the store: weights (.pt), the ONNX mapper, the d-vector, the config.
+
+Files of one version (under tenants/<tenant>/models/voices/<voice>/<version>/):
+- model.pt: the mapper's state_dict (with its normalisation) and the config;
+- model.onnx: the same mapper exported with a dynamic frame axis, checked against PyTorch before it is kept;
+- speaker.npy: the speaker's d-vector (Resemblyzer, 256 floats);
+- voice.json: engine, sample rate, WORLD frame period, pitch statistics, network size.
+Serving uses the ONNX file (onnxruntime; CUDA when available), so it needs no torch.
+"""
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from livetalking.engines.converted_voice import ConvertedVoiceEngine, PitchStats
+from livetalking.errors import IntegrityFailure
+from livetalking.platform.store import ArtifactStore
+
+ONNX_TOLERANCE = 1e-3
+FILES = ("model.pt", "model.onnx", "speaker.npy", "voice.json")
+
+
+def mapper_module(state: dict, config: dict):
+    from livetalking.nets.spectral_mapper import SpectralMapper
+
+    model = SpectralMapper(config["dims"], config["hidden"])
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def export_onnx(state: dict, config: dict, path: Path) -> float:
+    """Export the mapper to ONNX and return the largest difference from PyTorch on a probe input."""
+    import onnxruntime
+    import torch
+
+    model = mapper_module(state, config)
+    probe = torch.from_numpy(np.random.default_rng(0).normal(0, 1, (1, 173, config["dims"])).astype(np.float32))
+    probe = probe * model.in_std + model.in_mean
+    torch.onnx.export(model, (probe,), str(path), input_names=["coded_sp"], output_names=["mapped_sp"],
+                      dynamic_axes={"coded_sp": {1: "frames"}, "mapped_sp": {1: "frames"}}, dynamo=False,
+                      opset_version=17)
+    with torch.no_grad():
+        expected = model(probe).numpy()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"coded_sp": probe.numpy()})[0]
+    diff = float(np.abs(got - expected).max())
+    if diff > ONNX_TOLERANCE:
+        raise IntegrityFailure(f"the ONNX mapper differs from PyTorch by {diff:.2e}", code="voice.onnx_mismatch")
+    return diff
+
+
+def write_files(folder: Path, state: dict, config: dict, speaker: np.ndarray) -> float:
+    """Write the four files of a version into `folder`; returns the ONNX check's largest difference."""
+    import torch
+
+    torch.save({"state": state, "config": config}, folder / "model.pt")
+    diff = export_onnx(state, config, folder / "model.onnx")
+    np.save(folder / "speaker.npy", speaker.astype(np.float32))
+    (folder / "voice.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+    return diff
+
+
+def upload_files(store: ArtifactStore, folder: Path, prefix: str) -> dict[str, dict]:
+    """Put the files under `prefix`; if one fails, the ones already written are removed."""
+    written: dict[str, dict] = {}
+    try:
+        for name in FILES:
+            stored = store.put_file(f"{prefix}/{name}", folder / name)
+            written[name] = {"key": stored.key, "sha256": stored.sha256, "size": stored.size}
+    except BaseException:
+        for item in written.values():
+            store.delete(item["key"])
+        raise
+    return written
+
+
+class OnnxMapper:
+    """The exported mapper in onnxruntime (CUDA first when the GPU build is installed)."""
+
+    def __init__(self, path: Path):
+        import onnxruntime
+
+        wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        providers = [p for p in wanted if p in onnxruntime.get_available_providers()]
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=providers)
+
+    def __call__(self, coded_sp: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"coded_sp": coded_sp[None].astype(np.float32)})[0][0]
+
+
+def engine_from_files(files: dict[str, dict], store: ArtifactStore) -> ConvertedVoiceEngine:
+    """The serving engine of a stored version (every file sha256-checked on read)."""
+    config = json.loads(store.get_bytes(files["voice.json"]["key"], sha256=files["voice.json"]["sha256"]))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        path.write_bytes(store.get_bytes(files["model.onnx"]["key"], sha256=files["model.onnx"]["sha256"]))
+        mapper = OnnxMapper(path)
+    pitch = PitchStats(tuple(config["pitch"]["source"]), tuple(config["pitch"]["target"]))
+    return ConvertedVoiceEngine(mapper, pitch, int(config["sample_rate"]))

@@ -1,0 +1,189 @@
+"""Training the spectral mapper: in this process, or as a Ray Train job (TorchTrainer, one worker, CPU or GPU).
+
+The aligned sequences are cut into overlapping windows; 10 % of them (at least one) are held out
+for the validation loss. The loss is the L1 distance in the target's normalised coefficient space.
+An incremental update starts from the previous version's weights and normalisation.
+"""
+
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+WINDOW = 200
+HOP = 100
+STATE_FILE = "mapper.pt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 600
+    batch: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    seed: int = 0
+    hidden: int = 256
+    use_gpu: bool = False
+
+
+def _windows(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, WINDOW, dims) windows and (n, WINDOW) masks; short sequences are padded at the end."""
+    out, masks = [], []
+    dims = sequences[0].shape[1]
+    for seq in sequences:
+        starts = list(range(0, max(len(seq) - WINDOW, 0) + 1, HOP))
+        if len(seq) > WINDOW and starts[-1] + WINDOW < len(seq):
+            starts.append(len(seq) - WINDOW)
+        for start in starts:
+            piece = seq[start:start + WINDOW]
+            window = np.zeros((WINDOW, dims), np.float32)
+            window[:len(piece)] = piece
+            mask = np.zeros(WINDOW, np.float32)
+            mask[:len(piece)] = 1
+            out.append(window)
+            masks.append(mask)
+    return np.stack(out), np.stack(masks)
+
+
+def _stats(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    frames = np.concatenate(sequences)
+    return frames.mean(axis=0), frames.std(axis=0) + 1e-3
+
+
+def _device(use_gpu: bool):
+    import torch
+
+    return torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
+
+
+def _split(count: int, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """(training, validation) unit indices: about 15 % of the sentences (at least one) are held out."""
+    if count < 2:
+        return [0], [0]
+    order = rng.permutation(count)
+    held = max(1, int(round(count * 0.15)))
+    return sorted(order[held:]), sorted(order[:held])
+
+
+def fit_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: TrainConfig,
+               init_state: dict | None = None, report: Callable[[int, dict], None] = lambda s, m: None,
+               device=None) -> tuple[dict, dict]:
+    """Train a SpectralMapper on aligned pairs; returns (state_dict on the CPU, metrics).
+
+    Whole sentences are held out for validation, and the weights with the lowest validation loss
+    are kept (step 0, the mean shift or the previous version, included): training never makes
+    the held-out sentences worse than where it started.
+    """
+    import torch
+
+    from livetalking.nets.spectral_mapper import SpectralMapper
+
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    device = device or _device(config.use_gpu)
+    model = SpectralMapper(sources[0].shape[1], config.hidden)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    else:
+        model.set_normalisation(*_stats(sources), *_stats(targets))
+    model.to(device)
+    train_units, val_units = _split(len(sources), rng)
+    src, mask = _windows([sources[i] for i in train_units])
+    tgt, _ = _windows([targets[i] for i in train_units])
+    val_src, val_mask = _windows([sources[i] for i in val_units])
+    val_tgt, _ = _windows([targets[i] for i in val_units])
+
+    def tensors(x, y, m):
+        x = (torch.from_numpy(x).to(device) - model.in_mean) / model.in_std
+        y = (torch.from_numpy(y).to(device) - model.out_mean) / model.out_std
+        return x, y, torch.from_numpy(m).to(device)
+
+    def loss_of(x, y, m):
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+        with autocast:
+            out = model.normalised(x)
+        return ((out.float() - y).abs().mean(dim=2) * m).sum() / m.sum()
+
+    def validate() -> float:
+        model.eval()
+        with torch.no_grad():
+            return float(loss_of(*tensors(val_src, val_tgt, val_mask)))
+
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=max(config.steps, 1))
+    started = time.perf_counter()
+    start_val = best_val = validate()
+    best_step = 0
+    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    for step in range(1, config.steps + 1):
+        model.train()
+        batch = rng.choice(len(src), size=min(config.batch, len(src)), replace=False)
+        loss = loss_of(*tensors(src[batch], tgt[batch], mask[batch]))
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        schedule.step()
+        if step % max(config.steps // 20, 1) == 0 or step == config.steps:
+            val = validate()
+            if val < best_val:
+                best_val, best_step = val, step
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            report(step, {"step": step, "train_l1": loss.item(), "val_l1": val})
+    return best_state, {"start_val_l1": start_val, "val_l1": best_val, "best_step": best_step,
+                        "steps": config.steps, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def ray_train_loop(config: dict) -> None:
+    """The Ray Train worker: train, then report the final metrics with the weights as the checkpoint."""
+    import ray.train
+    import ray.train.torch
+    import torch
+
+    data = config["data"]
+    train_config = TrainConfig(**config["train"])
+    state, metrics = fit_mapper(data["sources"], data["targets"], train_config, data.get("init_state"),
+                                device=ray.train.torch.get_device())
+    with tempfile.TemporaryDirectory() as folder:
+        torch.save({"state": state, "metrics": metrics}, Path(folder) / STATE_FILE)
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+
+
+def train_on_ray(sources: list[np.ndarray], targets: list[np.ndarray], config: TrainConfig,
+                 init_state: dict | None = None) -> tuple[dict, dict]:
+    """Run `ray_train_loop` as a TorchTrainer job on the connected Ray cluster and load its checkpoint."""
+    from dataclasses import asdict
+
+    import torch
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    storage = Path(tempfile.mkdtemp(prefix="voice-train-"))
+    try:
+        trainer = TorchTrainer(
+            ray_train_loop,
+            train_loop_config={"data": {"sources": sources, "targets": targets, "init_state": init_state},
+                               "train": asdict(config)},
+            scaling_config=ScalingConfig(num_workers=1, use_gpu=config.use_gpu),
+            run_config=RunConfig(name=f"voice-{uuid.uuid4().hex[:12]}", storage_path=str(storage)))
+        result = trainer.fit()
+        with result.checkpoint.as_directory() as folder:
+            saved = torch.load(Path(folder) / STATE_FILE, weights_only=True)
+        return saved["state"], saved["metrics"]
+    finally:
+        shutil.rmtree(storage, ignore_errors=True)
+
+
+def train_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: TrainConfig,
+                 init_state: dict | None = None) -> tuple[dict, dict]:
+    """Ray Train when this process is connected to Ray, else the same loop in this process."""
+    import ray
+
+    if ray.is_initialized():
+        return train_on_ray(sources, targets, config, init_state)
+    return fit_mapper(sources, targets, config, init_state)

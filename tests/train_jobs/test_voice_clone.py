@@ -1,0 +1,121 @@
+"""clone_speaker on real speech: the offline voice is trained, exported, evaluated, registered and gated."""
+
+import json
+
+import numpy as np
+import pytest
+from sqlmodel import select
+
+from livetalking.engines.voice_bundle import engine_from_files
+from livetalking.errors import InvalidInput
+from livetalking.media.audio_features import RATE, voice_activity
+from livetalking.media.audio_io import decode_audio, resample, write_wav
+from livetalking.platform.auth import ensure_tenant
+from livetalking.platform.db import session_scope
+from livetalking.platform.tables import ModelVersion, Voice
+from livetalking.serve_apps.api.app import build_context
+from livetalking.train_jobs.speaker_profile import audio_profile, similarity, speaker_profile
+from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
+from tests.conftest import make_settings
+from tests.fixtures.media import librivox
+
+
+@pytest.fixture
+def voice_target(tmp_path):
+    def make(**overrides):
+        settings = make_settings(tmp_path, voice_train_steps=300, **overrides)
+        context = build_context(settings)
+        with session_scope(context.engine) as session:
+            tenant = ensure_tenant(session, "own")
+            voice = Voice(display_name="Reader", tenant_id=tenant.id)
+            session.add(voice)
+            session.flush()
+            target = VoiceTarget(context.engine, context.store, tenant.id, voice.id)
+        return settings, target
+    return make
+
+
+def references() -> list[ReferenceTake]:
+    return [ReferenceTake(path, text) for path, text in librivox()]
+
+
+def test_clone_beats_the_base_voice_and_registers_a_verified_version(voice_target):
+    settings, target = voice_target(voice_gate_min_similarity=0.0, voice_gate_max_wer=1.0)
+    version = clone_speaker(references(), engine="offline", language="en", target=target, settings=settings)
+    m = version.metrics
+    assert version.status == "active" and version.version == "v1" and not version.gate_failures
+    assert m["held_out"] == 1.0 and m["onnx_max_abs_diff"] < 1e-3
+    assert m["similarity"] > m["base_similarity"] + 0.05
+    assert m["cepstral_distortion_db"] < m["base_cepstral_distortion_db"]
+    with session_scope(target.db) as session:
+        model = session.get(ModelVersion, version.model_id)
+        voice = session.get(Voice, target.voice_id)
+        assert voice.active_version_id == model.id and voice.state == "ready"
+        assert model.backbone == "offline" and model.sample_rate == 16000 and set(model.formats) == {"pt", "onnx"}
+        files = {**model.config["files"], "model.onnx": model.artifacts["onnx"]}
+    assert "/models/voices/" in files["model.onnx"]["key"]
+    config = json.loads(target.store.get_bytes(files["voice.json"]["key"], files["voice.json"]["sha256"]))
+    assert config["sample_rate"] == 16000 and config["pitch"]["target"][0] < config["pitch"]["source"][0]
+
+    engine = engine_from_files(files, target.store)
+    audio = engine.synthesize("Good evening, and thank you for joining our show tonight.")
+    flags, _ = voice_activity(resample(audio, engine.sample_rate, RATE))
+    assert engine.sample_rate == 16000 and flags.mean() > 0.5
+    held_out = speaker_profile([librivox()[-1][0]])
+    base = audio_profile(resample(engine.base.synthesize("Good evening, and thank you for joining our show tonight."),
+                                  engine.base.sample_rate, RATE))
+    assert similarity(audio_profile(resample(audio, 16000, RATE)), held_out) > similarity(base, held_out) + 0.05
+
+
+def _nothing_left(target) -> None:
+    with session_scope(target.db) as session:
+        assert not list(session.exec(select(ModelVersion)))
+        assert session.get(Voice, target.voice_id).active_version_id is None
+    assert not [p for p in target.store.root.rglob("*") if p.is_file()]
+
+
+def _broken(tmp_path, kind: str) -> list[ReferenceTake]:
+    clips = references()
+    speech = decode_audio(clips[0].path, 16000)
+    if kind == "short":
+        return clips[:1]
+    if kind == "clipped":
+        return [ReferenceTake(write_wav(tmp_path / "loud.wav", speech * 12, 16000), clips[0].text), *clips[1:]]
+    if kind == "silent":
+        quiet = np.random.default_rng(0).normal(0, 1e-4, len(speech))
+        return [ReferenceTake(write_wav(tmp_path / "quiet.wav", quiet, 16000)), *clips[1:]]
+    if kind == "text":
+        (tmp_path / "notes.wav").write_text("this is not audio at all\n" * 100)
+        return [ReferenceTake(tmp_path / "notes.wav"), *clips[1:]]
+    if kind == "narrowband":
+        return [ReferenceTake(write_wav(tmp_path / "phone.wav", resample(speech, 16000, 8000), 8000)), *clips[1:]]
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind,code", [("short", "voice.too_little_speech"), ("clipped", "voice.clipped"),
+                                       ("silent", "voice.silent"), ("text", "voice.not_audio"),
+                                       ("narrowband", "voice.sample_rate")])
+def test_bad_references_are_refused_and_leave_nothing(voice_target, tmp_path, kind, code):
+    settings, target = voice_target()
+    with pytest.raises(InvalidInput) as raised:
+        clone_speaker(_broken(tmp_path, kind), target=target, settings=settings)
+    assert raised.value.code == code
+    _nothing_left(target)
+
+
+@pytest.mark.parametrize("engine,language,code", [("offline", "zh", "voice.language_unsupported"),
+                                                  ("wavenet", "en", "voice.unknown_engine")])
+def test_engine_and_language_are_checked_first(voice_target, engine, language, code):
+    settings, target = voice_target()
+    with pytest.raises(InvalidInput) as raised:
+        clone_speaker(references(), engine=engine, language=language, target=target, settings=settings)
+    assert raised.value.code == code
+
+
+def test_a_version_below_the_gate_stays_a_candidate_and_flags_the_voice(voice_target):
+    settings, target = voice_target(voice_gate_min_similarity=0.99)
+    first = clone_speaker(references(), target=target, settings=settings)
+    assert first.status == "candidate" and any("similarity" in f for f in first.gate_failures)
+    with session_scope(target.db) as session:
+        voice = session.get(Voice, target.voice_id)
+        assert voice.state == "review" and voice.active_version_id is None and voice.metrics["similarity"] > 0
