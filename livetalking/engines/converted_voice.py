@@ -15,7 +15,6 @@ from livetalking.engines.piper_engine import PiperEngine
 from livetalking.media.audio_io import resample
 from livetalking.media.world_vocoder import WorldFrames, analyze, synthesize, transform_f0
 
-NAME = "offline"
 PEAK = 0.95
 
 Mapper = Callable[[np.ndarray], np.ndarray]

@@ -65,3 +65,24 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
     g = gcd(from_rate, to_rate)
     return resample_poly(audio, to_rate // g, from_rate // g).astype(np.float32)
+
+
+def wav_header(rate: int, data_bytes: int | None = None) -> bytes:
+    """The 44-byte header of 16-bit mono PCM WAV; without a length (streaming) the sizes read 0xFFFFFFFF."""
+    import struct
+
+    size = 0xFFFFFFFF if data_bytes is None else data_bytes
+    riff = 0xFFFFFFFF if data_bytes is None else 36 + data_bytes
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", riff, b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16,
+                       b"data", size)
+
+
+def pcm16(audio: np.ndarray) -> bytes:
+    """Float audio in -1..1 as little-endian 16-bit samples."""
+    return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
+    """A whole 16-bit mono PCM WAV file in memory."""
+    data = pcm16(audio)
+    return wav_header(rate, len(data)) + data

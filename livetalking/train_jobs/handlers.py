@@ -8,6 +8,7 @@ from livetalking.platform.db import session_scope
 from livetalking.platform.tasks import TaskContext
 from livetalking.registry.service import get_model, verify_artifacts
 from livetalking.train_jobs.avatar_task import preprocess_avatar
+from livetalking.train_jobs.voice_task import train_voice
 
 Handler = Callable[[TaskContext], dict]
 
@@ -30,4 +31,5 @@ def verify_models(ctx: TaskContext) -> dict:
     return {"verified": results}
 
 
-DEFAULT_HANDLERS: Mapping[str, Handler] = {"models:verify": verify_models, "avatars:preprocess": preprocess_avatar}
+DEFAULT_HANDLERS: Mapping[str, Handler] = {"models:verify": verify_models, "avatars:preprocess": preprocess_avatar,
+                                           "voices:train": train_voice}

@@ -19,7 +19,8 @@ import torch
 from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 
-from livetalking.engines.converted_voice import NAME as OFFLINE, PitchStats, ConvertedVoiceEngine
+from livetalking.engines.catalog import OFFLINE, check_engine
+from livetalking.engines.converted_voice import ConvertedVoiceEngine, PitchStats
 from livetalking.engines.piper_engine import PiperEngine
 from livetalking.engines.voice_bundle import OnnxMapper, upload_files, write_files
 from livetalking.errors import InvalidInput
@@ -40,7 +41,6 @@ from livetalking.train_jobs.voice_parallel import build_corpus
 from livetalking.train_jobs.voice_reference import check_references
 from livetalking.train_jobs.voice_train import TrainConfig, train_mapper
 
-ENGINES = (OFFLINE, "xtts")
 MIN_RATE = 16000
 WIDE_RATE = 22050
 
@@ -97,12 +97,7 @@ def conversion_rate(paths: list[Path]) -> int:
 
 
 def _check_request(takes: list[ReferenceTake], engine: str, language: str) -> None:
-    if engine not in ENGINES:
-        raise InvalidInput(f"unknown voice engine {engine!r}; choose one of {', '.join(ENGINES)}",
-                           code="voice.unknown_engine")
-    if engine == OFFLINE and language != "en":
-        raise InvalidInput(f"the offline engine speaks English only (language {language!r}); use the xtts engine",
-                           code="voice.language_unsupported")
+    check_engine(engine, language)
     if not takes:
         raise InvalidInput("a voice is cloned from at least one reference take", code="voice.no_takes")
 

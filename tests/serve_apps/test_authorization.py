@@ -65,9 +65,13 @@ REQUIRED_ROLE = {
     ("DELETE", "/api/v1/uploads/{upload_id}"): Role.operator,
     ("POST", "/api/v1/avatars/{avatar_id}:prepare"): Role.operator,
     ("GET", "/api/v1/avatars/{avatar_id}/preview.png"): Role.viewer,
+    ("POST", "/api/v1/voices/{voice_id}:clone"): Role.operator,
+    ("POST", "/api/v1/voices/{voice_id}:preview"): Role.viewer,
 }
 # An answer that is right for a caller allowed to call the route on its own fresh resources.
-EXPECTED_REFUSALS = {("GET", "/api/v1/avatars/{avatar_id}/preview.png"): "avatar.not_prepared"}
+EXPECTED_REFUSALS = {("GET", "/api/v1/avatars/{avatar_id}/preview.png"): "avatar.not_prepared",
+                     ("POST", "/api/v1/voices/{voice_id}:clone"): "voice.no_takes",
+                     ("POST", "/api/v1/voices/{voice_id}:preview"): "voice.not_ready"}
 RANK = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
 
 
@@ -93,7 +97,7 @@ def make_resources(context, tenant_id: uuid.UUID) -> dict[str, str]:
         upload = open_upload(session, context.settings, tenant_id, None,
                              UploadCreate(filename="a.wav", size_bytes=10))
         ids = {"consent_id": consent.id, "take_id": take.id, "avatar": avatar.id, "avatar_id": avatar.id,
-               "voice": voice.id,
+               "voice": voice.id, "voice_id": voice.id,
                "task_id": task.id, "key_id": key.id, "upload_id": upload.id}
     source = context.settings.data_root / f"weights-{uuid.uuid4().hex}.pt"
     source.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +130,7 @@ def request_for(method: str, path: str, ids: dict[str, str], kind: str):
             "/api/v1/consents": {"subject_name": "S", "consent_given": True, "scope": "all", "licence": "L"},
             "/api/v1/avatars": {"display_name": "A2"},
             "/api/v1/voices": {"display_name": "V2"},
+            "/api/v1/voices/{voice_id}:preview": {"text": "hello there"},
             "/api/v1/tasks": {"type": "models:verify", "payload": {}},
             "/api/v1/uploads": {"filename": "take.mp4", "size_bytes": 1000},
         }.get(path, {"display_name": "renamed"} if method == "PATCH" else {})}
@@ -182,7 +187,8 @@ def test_every_mutating_route_writes_an_audit_event(context, keys):
     client = client_for(context)
     mutating = [r for r in sorted(REQUIRED_ROLE) if r[0] != "GET"]
     for method, path in mutating:
-        for headers, outcome in ((keys.headers(Role.admin), None), (keys.headers(Role.viewer), "denied"),
+        viewer_outcome = None if REQUIRED_ROLE[(method, path)] is Role.viewer else "denied"
+        for headers, outcome in ((keys.headers(Role.admin), None), (keys.headers(Role.viewer), viewer_outcome),
                                  ({}, "denied")):
             url, kwargs = request_for(method, path, make_resources(context, keys.tenant_ids["own"]), "own")
             request_id = uuid.uuid4().hex

@@ -8,24 +8,25 @@ from livetalking.platform.personas import (Persona, create_persona, delete_perso
                                            update_persona)
 from livetalking.platform.tables import Avatar, PersonaCreate, PersonaPublic, PersonaUpdate, Voice
 from livetalking.platform.avatar_prep import describe_preparation, queue_preparation
+from livetalking.platform.voice_cloning import VoiceCreate, describe_voice, queue_cloning
 from livetalking.serve_apps.api.deps import Admin, ContextDep, Operator, SessionDep, Viewer
 from livetalking.serve_apps.api.pagination import Limit, Offset
 
 
 def persona_router(table: type[Avatar] | type[Voice], path: str, on_created=None, detail_model=PersonaPublic,
-                   describe=None) -> APIRouter:
+                   describe=None, create_model: type[PersonaCreate] = PersonaCreate) -> APIRouter:
     """CRUD routes for avatars or voices under /api/v1/{path}.
 
-    `on_created(session, context, principal, persona)` runs after a create (e.g. to start preparation);
+    `on_created(session, context, principal, persona, body)` runs after a create (e.g. to start preparation);
     `describe(session, persona) -> dict` adds fields to the single-item view (`detail_model`).
     """
     router = APIRouter(prefix=f"/api/v1/{path}", tags=[path])
 
     @router.post("", response_model=PersonaPublic, status_code=status.HTTP_201_CREATED)
-    def create(body: PersonaCreate, principal: Operator, session: SessionDep, context: ContextDep) -> Persona:
+    def create(body: create_model, principal: Operator, session: SessionDep, context: ContextDep) -> Persona:
         persona = create_persona(session, table, principal.tenant_id, body)
         if on_created is not None:
-            on_created(session, context, principal, persona)
+            on_created(session, context, principal, persona, body)
         return persona
 
     @router.get("", response_model=list[PersonaPublic])
@@ -51,7 +52,7 @@ def persona_router(table: type[Avatar] | type[Voice], path: str, on_created=None
     return router
 
 
-def _start_preparation(session, context, principal, avatar: Avatar) -> None:
+def _start_preparation(session, context, principal, avatar: Avatar, body: PersonaCreate) -> None:
     if avatar.take_ids:
         queue_preparation(session, avatar, principal.key_id, context.task_types, context.settings.task_max_attempts)
         session.commit()
@@ -66,4 +67,18 @@ class AvatarDetail(PersonaPublic):
 
 avatars_router = persona_router(Avatar, "avatars", on_created=_start_preparation, detail_model=AvatarDetail,
                                 describe=describe_preparation)
-voices_router = persona_router(Voice, "voices")
+def _start_cloning(session, context, principal, voice: Voice, body: VoiceCreate) -> None:
+    if voice.take_ids:
+        queue_cloning(session, voice, body, principal.key_id, context.task_types, context.settings.task_max_attempts)
+        session.commit()
+        context.on_task_queued()
+
+
+class VoiceDetail(PersonaPublic):
+    task: dict | None
+    engine: str | None
+    sample_rate: int | None
+
+
+voices_router = persona_router(Voice, "voices", on_created=_start_cloning, detail_model=VoiceDetail,
+                               describe=describe_voice, create_model=VoiceCreate)

@@ -1,0 +1,71 @@
+"""Starting and describing voice cloning (the voices:train task)."""
+
+import uuid
+
+from pydantic import Field
+from sqlmodel import Session, SQLModel
+
+from livetalking.engines.catalog import check_engine
+from livetalking.errors import InvalidInput
+from livetalking.platform.personas import TAKE_KIND
+from livetalking.platform.tables import ModelVersion, PersonaCreate, Take, Task, Voice
+from livetalking.platform.tasks import create_task
+from livetalking.platform.tenancy import get_owned
+
+TASK_TYPE = "voices:train"
+
+
+class CloneOptions(SQLModel):
+    """How to clone: the engine, the language, and what is said in each take (else whisper transcribes it)."""
+
+    engine: str = Field(default="offline", max_length=20)
+    language: str = Field(default="en", min_length=2, max_length=10)
+    transcripts: dict[uuid.UUID, str] = {}
+
+
+class VoiceCreate(PersonaCreate, CloneOptions):
+    pass
+
+
+class CloneRequest(CloneOptions):
+    """Clone again: more takes (added to the voice's), fine-tuning from the active version."""
+
+    take_ids: list[uuid.UUID] = []
+
+
+def queue_cloning(session: Session, voice: Voice, options: CloneOptions, actor: uuid.UUID | None, known_types,
+                  max_attempts: int, more_take_ids: list[uuid.UUID] = ()) -> Task:
+    """Add takes to the voice and queue its cloning."""
+    check_engine(options.engine, options.language)
+    for take_id in more_take_ids:
+        take = get_owned(session, Take, voice.tenant_id, take_id, "take")
+        if take.kind is not TAKE_KIND[Voice]:
+            raise InvalidInput(f"a voice is made from audio takes; take {take_id} is {take.kind.value}",
+                               code="voice.take_kind")
+    voice.take_ids = list(dict.fromkeys([*voice.take_ids, *(str(t) for t in more_take_ids)]))
+    if not voice.take_ids:
+        raise InvalidInput("the voice has no takes to clone from; give take_ids", code="voice.no_takes")
+    unknown = {str(t) for t in options.transcripts} - set(voice.take_ids)
+    if unknown:
+        raise InvalidInput(f"transcripts name takes the voice does not have: {sorted(unknown)}",
+                           code="voice.transcript_take")
+    payload = {"voice_id": str(voice.id), "engine": options.engine, "language": options.language,
+               "transcripts": {str(k): v for k, v in options.transcripts.items()}}
+    task = create_task(session, voice.tenant_id, TASK_TYPE, payload, known_types=known_types, created_by=actor,
+                       max_attempts=max_attempts)
+    voice.task_id, voice.state = task.id, "queued"
+    session.add(voice)
+    return task
+
+
+def describe_voice(session: Session, voice: Voice) -> dict:
+    """The cloning task's progress and the active version's engine and metrics."""
+    task = session.get(Task, voice.task_id) if voice.task_id else None
+    active = session.get(ModelVersion, voice.active_version_id) if voice.active_version_id else None
+    return {
+        "task": None if task is None else {"id": str(task.id), "state": task.state.value, "progress": task.progress,
+                                           "message": task.message, "error": task.error,
+                                           "error_code": task.error_code, "result": task.result},
+        "engine": active.backbone if active else None,
+        "sample_rate": active.sample_rate if active else None,
+    }

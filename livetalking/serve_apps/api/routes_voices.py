@@ -1,0 +1,74 @@
+"""Voice cloning again (more takes, fine-tuned from the active version) and the spoken preview."""
+
+import uuid
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlmodel import select
+
+from livetalking.engines.loader import engine_for
+from livetalking.errors import Conflict, NotFound
+from livetalking.media.audio_io import pcm16, wav_bytes, wav_header
+from livetalking.platform.personas import get_persona
+from livetalking.platform.tables import ModelVersion, TaskPublic, Voice
+from livetalking.platform.voice_cloning import CloneRequest, queue_cloning
+from livetalking.serve_apps.api.deps import ContextDep, Operator, SessionDep, Viewer
+
+router = APIRouter(prefix="/api/v1/voices", tags=["voices"])
+
+
+class PreviewRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    version: str | None = Field(default=None, description="a version (v3) or model id; default: the active one")
+    stream: bool = Field(default=False, description="send 20 ms chunks as they are made (WAV of unknown length)")
+
+
+@router.post("/{voice_id}:clone", response_model=TaskPublic)
+def clone(voice_id: uuid.UUID, body: CloneRequest, principal: Operator, session: SessionDep, context: ContextDep):
+    """Clone the voice again from its takes plus `take_ids`; an offline voice fine-tunes its active version."""
+    voice = get_persona(session, Voice, principal.tenant_id, voice_id)
+    task = queue_cloning(session, voice, body, principal.key_id, context.task_types,
+                         context.settings.task_max_attempts, body.take_ids)
+    session.commit()
+    context.on_task_queued()
+    return task
+
+
+def _version(session, voice: Voice, wanted: str | None) -> ModelVersion:
+    if wanted is None:
+        if voice.active_version_id is None:
+            raise Conflict("the voice has no active version yet: clone it, or name a version",
+                           code="voice.not_ready")
+        return session.get(ModelVersion, voice.active_version_id)
+    query = select(ModelVersion).where(ModelVersion.tenant_id == voice.tenant_id, ModelVersion.target_id == voice.id)
+    try:
+        query = query.where(ModelVersion.id == uuid.UUID(wanted))
+    except ValueError:
+        query = query.where(ModelVersion.version == wanted)
+    model = session.exec(query).first()
+    if model is None:
+        raise NotFound(f"the voice has no version {wanted!r}", code="voice.version_not_found")
+    return model
+
+
+@router.post("/{voice_id}:preview", response_class=Response,
+             responses={200: {"content": {"audio/wav": {}}, "description": "16-bit mono PCM WAV"}})
+def preview(voice_id: uuid.UUID, body: PreviewRequest, principal: Viewer, session: SessionDep, context: ContextDep):
+    """Speak `text` in the voice (its active version, or `version`)."""
+    voice = get_persona(session, Voice, principal.tenant_id, voice_id)
+    model = _version(session, voice, body.version)
+    engine = engine_for(model, context.store)
+    headers = {"X-Voice-Version": model.version, "X-Sample-Rate": str(engine.sample_rate)}
+    if not body.stream:
+        return Response(wav_bytes(engine.synthesize(body.text), engine.sample_rate), media_type="audio/wav",
+                        headers=headers)
+    chunks = engine.stream(body.text)
+    first = next(chunks)
+
+    def body_bytes():
+        yield wav_header(engine.sample_rate) + pcm16(first.samples)
+        for chunk in chunks:
+            yield pcm16(chunk.samples)
+
+    return StreamingResponse(body_bytes(), media_type="audio/wav", headers=headers)

@@ -1,0 +1,43 @@
+"""The voices:train task: clone the voice from its takes with clone_speaker, resumable only as a whole."""
+
+import uuid
+from contextlib import ExitStack
+
+from livetalking.platform.db import session_scope
+from livetalking.platform.tables import Take, Voice
+from livetalking.platform.tasks import TaskContext
+from livetalking.platform.tenancy import get_owned
+from livetalking.platform.timeutil import utcnow
+from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
+
+
+def _set_state(ctx: TaskContext, voice_id: uuid.UUID, state: str) -> None:
+    with session_scope(ctx.engine) as session:
+        voice = session.get(Voice, voice_id)
+        voice.state, voice.updated_at = state, utcnow()
+        session.add(voice)
+
+
+def train_voice(ctx: TaskContext) -> dict:
+    """Clone (payload: voice_id, engine, language, transcripts) and report the version and the gate's verdict."""
+    voice_id = uuid.UUID(ctx.payload["voice_id"])
+    with session_scope(ctx.engine) as session:
+        voice = get_owned(session, Voice, ctx.tenant_id, voice_id, "voice")
+        takes = [get_owned(session, Take, ctx.tenant_id, uuid.UUID(t), "take") for t in voice.take_ids]
+        had_active = voice.active_version_id is not None
+    transcripts = ctx.payload.get("transcripts", {})
+    _set_state(ctx, voice_id, "training")
+    target = VoiceTarget(ctx.engine, ctx.store, ctx.tenant_id, voice_id, actor=None)
+    try:
+        with ExitStack() as stack:
+            references = [ReferenceTake(stack.enter_context(ctx.store.open_local(t.storage_key, sha256=t.sha256)),
+                                        transcripts.get(str(t.id))) for t in takes]
+            version = clone_speaker(references, engine=ctx.payload.get("engine", "offline"),
+                                    language=ctx.payload.get("language", "en"), target=target,
+                                    settings=ctx.settings, progress=ctx.report)
+    except BaseException:
+        _set_state(ctx, voice_id, "ready" if had_active else "failed")
+        raise
+    return {"voice_id": str(voice_id), "model_id": str(version.model_id), "version": version.version,
+            "backbone": version.backbone, "status": version.status, "metrics": version.metrics,
+            "gate_failures": version.gate_failures}
