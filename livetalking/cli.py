@@ -26,8 +26,10 @@ tasks_app = typer.Typer(help="The task center.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of your tenant.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (local database access).", no_args_is_help=True)
 avatars_app = typer.Typer(help="Avatars: prepare takes, inspect the quality report.", no_args_is_help=True)
+voices_app = typer.Typer(help="Voices: clone from audio takes, listen to a preview.", no_args_is_help=True)
 for sub, name in ((takes_app, "takes"), (consents_app, "consents"), (models_app, "models"),
-                  (tasks_app, "tasks"), (keys_app, "keys"), (tenants_app, "tenants"), (avatars_app, "avatars")):
+                  (tasks_app, "tasks"), (keys_app, "keys"), (tenants_app, "tenants"), (avatars_app, "avatars"),
+                  (voices_app, "voices")):
     app.add_typer(sub, name=name)
 
 console = Console()
@@ -249,6 +251,69 @@ def avatars_prepare(take_id: uuid.UUID, name: Annotated[str | None, typer.Option
 def avatars_show(avatar_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """State, quality reports and preview URL of an avatar."""
     _print(_api(url, api_key, "GET", f"/api/v1/avatars/{avatar_id}"))
+
+
+def _transcripts(pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        take_id, sep, text = pair.partition("=")
+        if not sep or not text.strip():
+            err.print(f"[red]error[/red] --transcript wants TAKE_ID=TEXT, got {pair!r}")
+            raise typer.Exit(2)
+        found[take_id.strip()] = text.strip()
+    return found
+
+
+@voices_app.command("clone")
+def voices_clone(take_ids: list[uuid.UUID],
+                 name: Annotated[str | None, typer.Option(help="display name of a new voice")] = None,
+                 voice: Annotated[uuid.UUID | None, typer.Option(help="clone this voice again, adding the takes")]
+                 = None,
+                 engine: Annotated[str, typer.Option(help="offline or xtts")] = "offline",
+                 language: Annotated[str, typer.Option()] = "en",
+                 transcript: Annotated[list[str] | None, typer.Option(help="TAKE_ID=TEXT, what is said in a take "
+                                                                    "(else whisper transcribes it)")] = None,
+                 wait: Annotated[bool, typer.Option(help="follow the task with a progress bar")] = True,
+                 url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Clone a voice from audio takes (a new voice, or --voice to update one from its active version)."""
+    options = {"engine": engine, "language": language, "transcripts": _transcripts(transcript or [])}
+    ids = [str(t) for t in take_ids]
+    if voice is None:
+        created = _api(url, api_key, "POST", "/api/v1/voices",
+                       json={"display_name": name or "voice", "take_ids": ids, **options})
+        voice_id, task_id = created["id"], created["task_id"]
+    else:
+        voice_id = str(voice)
+        task_id = _api(url, api_key, "POST", f"/api/v1/voices/{voice_id}:clone",
+                       json={"take_ids": ids, **options})["id"]
+    err.print(f"voice {voice_id}: cloning task {task_id}")
+    if wait:
+        _follow_task(url, api_key, task_id)
+    _print(_api(url, api_key, "GET", f"/api/v1/voices/{voice_id}"))
+
+
+@voices_app.command("preview")
+def voices_preview(voice_id: uuid.UUID, text: str,
+                   output: Annotated[Path, typer.Option("-o", "--output", help="WAV file to write")],
+                   version: Annotated[str | None, typer.Option(help="a version (v2) or model id")] = None,
+                   stream: Annotated[bool, typer.Option(help="receive 20 ms chunks as they are made")] = False,
+                   url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Speak TEXT in the voice and write it to a WAV file."""
+    body = {"text": text, "version": version, "stream": stream}
+    try:
+        headers = _client(url, api_key).save("POST", f"/api/v1/voices/{voice_id}:preview", output, json=body)
+    except LiveTalkingError as e:
+        _fail(e)
+    except httpx.TransportError as e:
+        _unreachable(url, e)
+    err.print(f"wrote {output} ({output.stat().st_size} bytes, version {headers.get('x-voice-version')}, "
+              f"{headers.get('x-sample-rate')} Hz)")
+
+
+@voices_app.command("show")
+def voices_show(voice_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """State, cloning task, engine and metrics of a voice."""
+    _print(_api(url, api_key, "GET", f"/api/v1/voices/{voice_id}"))
 
 
 def _follow_task(url: str, api_key: str, task_id: str) -> dict:

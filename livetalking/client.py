@@ -27,17 +27,34 @@ class Client:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
 
-    def request(self, method: str, path: str, **kwargs) -> Any:
-        response = self.http.request(method, path, **kwargs)
+    @staticmethod
+    def _check(response) -> None:
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]
                 raise ApiError(response.status_code, error["code"], error["message"])
             except (ValueError, KeyError, TypeError):
                 raise ApiError(response.status_code, "http", response.text[:500]) from None
+
+    def request(self, method: str, path: str, **kwargs) -> Any:
+        response = self.http.request(method, path, **kwargs)
+        self._check(response)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def save(self, method: str, path: str, dest: Path, **kwargs) -> dict[str, str]:
+        """Stream a binary answer into `dest` (written to a temporary name, renamed when complete); its headers."""
+        partial = dest.with_name(dest.name + ".part")
+        with self.http.stream(method, path, **kwargs) as response:
+            if response.status_code >= 400:
+                response.read()
+                self._check(response)
+            with open(partial, "wb") as out:
+                for block in response.iter_bytes():
+                    out.write(block)
+        partial.replace(dest)
+        return dict(response.headers)
 
     def upload(self, path: str, files: dict[str, Path], fields: dict[str, str]) -> Any:
         """POST a multipart form with files streamed from disk."""

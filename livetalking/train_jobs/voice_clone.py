@@ -175,7 +175,8 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
         text = evaluation.text or transcript(resample(audio, rate, RATE))
         metrics = evaluate(clone, base, HeldOut(audio, rate, text, speaker_profile([evaluation.path])))
         metrics.update(held_out=float(held_out), onnx_max_abs_diff=onnx_diff, train_val_l1=train_metrics["val_l1"],
-                       train_seconds=train_metrics["seconds"], reference_takes=float(len(takes)))
+                       train_seconds=train_metrics["seconds"], train_best_step=train_metrics["best_step"],
+                       ray_train=train_metrics["ray_train"], reference_takes=float(len(takes)))
         progress(0.9, "registering")
         prefix = scoped_key(target.tenant_id, "models", "voices", str(target.voice_id), version)
         files = upload_files(target.store, folder, prefix)

@@ -185,5 +185,7 @@ def train_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: T
     import ray
 
     if ray.is_initialized():
-        return train_on_ray(sources, targets, config, init_state)
-    return fit_mapper(sources, targets, config, init_state)
+        state, metrics = train_on_ray(sources, targets, config, init_state)
+        return state, {**metrics, "ray_train": 1.0}
+    state, metrics = fit_mapper(sources, targets, config, init_state)
+    return state, {**metrics, "ray_train": 0.0}
