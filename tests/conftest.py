@@ -224,3 +224,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_xtts_models(tmp_path_factory) -> Path:
+    """A models root whose base/xtts_v2/ holds a tiny random XTTS-v2 (built once per test session)."""
+    from tests.fixtures.tiny_xtts import build_tiny_xtts
+
+    root = tmp_path_factory.mktemp("xtts-models")
+    build_tiny_xtts(root / "base" / "xtts_v2")
+    return root

