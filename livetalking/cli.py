@@ -273,10 +273,12 @@ def voices_clone(take_ids: list[uuid.UUID],
                  language: Annotated[str, typer.Option()] = "en",
                  transcript: Annotated[list[str] | None, typer.Option(help="TAKE_ID=TEXT, what is said in a take "
                                                                     "(else whisper transcribes it)")] = None,
+                 fine_tune: Annotated[bool, typer.Option(help="xtts: fine-tune its GPT on the takes (GPU)")] = False,
                  wait: Annotated[bool, typer.Option(help="follow the task with a progress bar")] = True,
                  url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Clone a voice from audio takes (a new voice, or --voice to update one from its active version)."""
-    options = {"engine": engine, "language": language, "transcripts": _transcripts(transcript or [])}
+    options = {"engine": engine, "language": language, "transcripts": _transcripts(transcript or []),
+               "fine_tune": fine_tune}
     ids = [str(t) for t in take_ids]
     if voice is None:
         created = _api(url, api_key, "POST", "/api/v1/voices",

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     voice_train_steps: int = 400
     voice_update_steps: int = 200
     voice_use_gpu: bool = False
+    voice_xtts_finetune_steps: int = 300
+    voice_xtts_finetune_lr: float = 5e-6
     voice_gate_min_similarity: float = 0.80
     voice_gate_min_similarity_gain: float = 0.05
     voice_gate_max_wer: float = 0.25

@@ -21,6 +21,7 @@ class CloneOptions(SQLModel):
     engine: str = Field(default="offline", max_length=20)
     language: str = Field(default="en", min_length=2, max_length=10)
     transcripts: dict[uuid.UUID, str] = {}
+    fine_tune: bool = Field(default=False, description="xtts: fine-tune the GPT on the takes (a GPU job)")
 
 
 class VoiceCreate(PersonaCreate, CloneOptions):
@@ -50,7 +51,7 @@ def queue_cloning(session: Session, voice: Voice, options: CloneOptions, actor: 
         raise InvalidInput(f"transcripts name takes the voice does not have: {sorted(unknown)}",
                            code="voice.transcript_take")
     payload = {"voice_id": str(voice.id), "engine": options.engine, "language": options.language,
-               "transcripts": {str(k): v for k, v in options.transcripts.items()}}
+               "transcripts": {str(k): v for k, v in options.transcripts.items()}, "fine_tune": options.fine_tune}
     task = create_task(session, voice.tenant_id, TASK_TYPE, payload, known_types=known_types, created_by=actor,
                        max_attempts=max_attempts)
     voice.task_id, voice.state = task.id, "queued"

@@ -133,13 +133,18 @@ def _set_voice_state(target: VoiceTarget, state: str, metrics: dict | None = Non
 
 
 def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language: str = "en",
-                  target: VoiceTarget, settings: Settings, progress: Progress = lambda f, m: None) -> VoiceVersion:
-    """Clone the speaker of `takes` into a new version of the target voice (see the module text)."""
+                  target: VoiceTarget, settings: Settings, progress: Progress = lambda f, m: None,
+                  fine_tune: bool = False) -> VoiceVersion:
+    """Clone the speaker of `takes` into a new version of the target voice (see the module text).
+
+    `fine_tune` applies to xtts (fine-tune its GPT before conditioning); the offline engine always trains.
+    """
     _check_request(takes, engine, language)
     if engine != OFFLINE:
         from livetalking.train_jobs.xtts_clone import clone_xtts
 
-        return clone_xtts(takes, language=language, target=target, settings=settings, progress=progress)
+        return clone_xtts(takes, language=language, target=target, settings=settings, progress=progress,
+                          fine_tune=fine_tune)
     progress(0.02, "checking the references")
     rate = conversion_rate([t.path for t in takes])
     check_references([t.path for t in takes], settings.voice_min_speech_s)

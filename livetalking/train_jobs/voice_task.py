@@ -34,7 +34,8 @@ def train_voice(ctx: TaskContext) -> dict:
                                         transcripts.get(str(t.id))) for t in takes]
             version = clone_speaker(references, engine=ctx.payload.get("engine", "offline"),
                                     language=ctx.payload.get("language", "en"), target=target,
-                                    settings=ctx.settings, progress=ctx.report)
+                                    settings=ctx.settings, progress=ctx.report,
+                                    fine_tune=bool(ctx.payload.get("fine_tune", False)))
     except BaseException:
         _set_state(ctx, voice_id, "ready" if had_active else "failed")
         raise

@@ -1,4 +1,5 @@
-"""Zero-shot cloning with XTTS-v2: conditioning latents from the takes, evaluated, registered, gated.
+"""Cloning with XTTS-v2: zero-shot (conditioning latents from the takes) or with the GPT fine-tuned on the
+takes' sentences first (Ray Train; needs dvae.pth and mel_stats.pth); evaluated, registered, gated.
 
 The held-out take (the last one, when there are two or more) is not used for the latents. English
 voices are evaluated on the English sentences against the bundled base voice; Mandarin on Mandarin
@@ -6,6 +7,7 @@ sentences; other XTTS languages on the held-out take's own transcript, which mus
 """
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,26 +16,49 @@ import torch
 
 from livetalking.engines.catalog import XTTS
 from livetalking.engines.piper_engine import PiperEngine
-from livetalking.engines.xtts_engine import (SAMPLE_RATE, XttsEngine, base_folder, conditioning, device_name,
-                                             load_model, require_files)
+from livetalking.engines.xtts_engine import (FINETUNE_FILES, INFERENCE_FILES, SAMPLE_RATE, XttsEngine, base_folder,
+                                             conditioning, device_name, load_model, require_files)
 from livetalking.errors import InvalidInput
 from livetalking.media.audio_features import RATE
-from livetalking.media.audio_io import decode_audio
+from livetalking.media.audio_io import decode_audio, write_wav
 from livetalking.media.transcribe import transcript
 from livetalking.settings import Settings
 from livetalking.train_jobs.speaker_profile import speaker_profile
 from livetalking.train_jobs.voice_clone import (Progress, ReferenceTake, VoiceTarget, VoiceVersion, conversion_rate,
                                                 next_version, register_version, split_held_out, upload_files)
 from livetalking.train_jobs.voice_eval import EVAL_SENTENCES, MANDARIN_SENTENCES, HeldOut, evaluate
+from livetalking.train_jobs.voice_parallel import units_of_take
 from livetalking.train_jobs.voice_reference import check_references
+from livetalking.train_jobs.xtts_finetune import finetune_job
 
-FILES = ("model.pt", "speaker.npy", "voice.json")
+DVAE_RATE = 22050
 SENTENCES = {"en": EVAL_SENTENCES, "zh-cn": MANDARIN_SENTENCES}
 
 
+def finetune_samples(takes: list[ReferenceTake], language: str, folder: Path) -> list[dict]:
+    """The takes cut into sentences with their text, written as 22.05 kHz WAV files into `folder`."""
+    samples = []
+    for number, take in enumerate(takes):
+        if take.text is None and language != "en":
+            raise InvalidInput(f"fine-tuning a {language} voice needs the transcript of {take.path.name}",
+                               code="voice.transcript_needed")
+        for index, unit in enumerate(units_of_take(decode_audio(take.path, DVAE_RATE), DVAE_RATE, take.text)):
+            path = write_wav(folder / f"{number}-{index}.wav", unit.audio, DVAE_RATE)
+            samples.append({"audio_file": str(path), "text": unit.text, "language": language})
+    if not samples:
+        raise InvalidInput("no sentence of the takes could be used for fine-tuning", code="voice.no_sentences")
+    return samples
+
+
 def clone_xtts(takes: list[ReferenceTake], *, language: str, target: VoiceTarget, settings: Settings,
-               progress: Progress) -> VoiceVersion:
-    folder = require_files(base_folder(settings.models_root))
+               progress: Progress, fine_tune: bool = False) -> VoiceVersion:
+    with tempfile.TemporaryDirectory() as tmp:
+        return _clone(takes, language, target, settings, progress, fine_tune, Path(tmp))
+
+
+def _clone(takes: list[ReferenceTake], language: str, target: VoiceTarget, settings: Settings, progress: Progress,
+           fine_tune: bool, scratch: Path) -> VoiceVersion:
+    folder = require_files(base_folder(settings.models_root), INFERENCE_FILES + (FINETUNE_FILES if fine_tune else ()))
     progress(0.02, "checking the references")
     conversion_rate([t.path for t in takes])
     check_references([t.path for t in takes], settings.voice_min_speech_s)
@@ -45,26 +70,36 @@ def clone_xtts(takes: list[ReferenceTake], *, language: str, target: VoiceTarget
     if sentences is None:
         raise InvalidInput(f"evaluating a {language} voice needs the transcript of the held-out take "
                            f"({evaluation.path.name})", code="voice.transcript_needed")
-    progress(0.1, "loading XTTS-v2")
-    model = load_model(folder, device_name())
+    checkpoint, tuned = None, {}
+    if fine_tune:
+        progress(0.1, "fine-tuning the GPT of XTTS-v2")
+        samples = finetune_samples(training, language, scratch)
+        tuned = finetune_job(folder, samples, settings.voice_xtts_finetune_steps, settings.voice_xtts_finetune_lr,
+                             scratch / "tuned", settings.voice_use_gpu)
+        checkpoint = scratch / "tuned" / "model.pth"
+    progress(0.2, "loading XTTS-v2")
+    model = load_model(folder, device_name(), checkpoint)
     progress(0.3, "computing the conditioning latents")
     latents = conditioning(model, [t.path for t in training])
     engine = XttsEngine(model, latents, language)
     progress(0.5, "evaluating")
     metrics = evaluate(engine, PiperEngine() if english else None,
                        HeldOut(audio, RATE, text, speaker_profile([evaluation.path])), sentences, english)
-    metrics.update(held_out=float(held_out), reference_takes=float(len(takes)))
-    config = {"engine": XTTS, "language": language, "sample_rate": SAMPLE_RATE, "fine_tuned": False,
+    metrics.update(held_out=float(held_out), reference_takes=float(len(takes)),
+                   **{f"finetune_{k}": v for k, v in tuned.items()})
+    config = {"engine": XTTS, "language": language, "sample_rate": SAMPLE_RATE, "fine_tuned": fine_tune,
               "base_model": "models/base/xtts_v2"}
     name = f"voice-{target.voice_id}"
     version = next_version(target, name)
     progress(0.9, "registering")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        torch.save(latents, out / "model.pt")
-        np.save(out / "speaker.npy", speaker_profile([t.path for t in takes]))
-        (out / "voice.json").write_text(json.dumps(config, indent=2, sort_keys=True))
-        files = upload_files(target, out, version, FILES)
+    out = scratch / "version"
+    out.mkdir()
+    torch.save(latents, out / "model.pt")
+    np.save(out / "speaker.npy", speaker_profile([t.path for t in takes]))
+    (out / "voice.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+    extra = ("speaker.npy", "voice.json") + (("model.pth",) if fine_tune else ())
+    if fine_tune:
+        shutil.move(checkpoint, out / "model.pth")
+    files = upload_files(target, out, version, ("model.pt",) + extra)
     card = dict(name=name, version=version, backbone=XTTS, sample_rate=SAMPLE_RATE, input_shape=[1, -1])
-    return register_version(target, card, config, metrics, files, {"pt": "model.pt"}, ("speaker.npy", "voice.json"),
-                            settings)
+    return register_version(target, card, config, metrics, files, {"pt": "model.pt"}, extra, settings)

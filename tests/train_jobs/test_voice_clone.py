@@ -1,14 +1,16 @@
 """clone_speaker on real speech: the offline voice is trained, exported, evaluated, registered and gated."""
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
+import torch
 from sqlmodel import select
 
 from livetalking.engines.loader import engine_for
 from livetalking.engines.voice_bundle import engine_from_files
-from livetalking.errors import InvalidInput
+from livetalking.errors import InvalidInput, MissingBaseModel
 from livetalking.media.audio_features import RATE, voice_activity
 from livetalking.media.audio_io import decode_audio, resample, write_wav
 from livetalking.platform.auth import ensure_tenant
@@ -145,3 +147,33 @@ def test_a_mandarin_xtts_voice_is_evaluated_without_wer_and_speaks_mandarin(voic
     with session_scope(target.db) as session:
         model = session.get(ModelVersion, version.model_id)
     assert engine_for(model, target.store, settings.models_root).synthesize("床前明月光").size > 0
+
+
+def test_xtts_fine_tunes_its_gpt_on_the_takes_and_serves_the_new_weights(voice_target, tiny_xtts_models):
+    settings, target = voice_target(models_root=tiny_xtts_models, voice_xtts_finetune_steps=2,
+                                    voice_xtts_finetune_lr=1e-3)
+    version = clone_speaker(references(), engine="xtts", target=target, settings=settings, fine_tune=True)
+    assert version.metrics["finetune_steps"] == 2 and version.metrics["finetune_ray_train"] == 0.0
+    with session_scope(target.db) as session:
+        model = session.get(ModelVersion, version.model_id)
+    tuned = model.config["files"]["model.pth"]
+    base = tiny_xtts_models / "base" / "xtts_v2" / "model.pth"
+    assert model.config["fine_tuned"] and tuned["sha256"] != hashlib.sha256(base.read_bytes()).hexdigest()
+    with target.store.open_local(tuned["key"], sha256=tuned["sha256"]) as path:
+        weights = torch.load(path, weights_only=True)["model"]
+    original = torch.load(base, weights_only=True)["model"]
+    assert not torch.equal(weights["gpt.mel_head.weight"], original["gpt.mel_head.weight"])
+    assert torch.equal(weights["hifigan_decoder.waveform_decoder.conv_pre.weight"],
+                       original["hifigan_decoder.waveform_decoder.conv_pre.weight"])
+    assert engine_for(model, target.store, settings.models_root).synthesize("Hello there.").size > 0
+
+
+def test_fine_tuning_without_the_dvae_names_the_missing_files(voice_target, tiny_xtts_models, tmp_path):
+    root = tmp_path / "inference-only"
+    (root / "base" / "xtts_v2").mkdir(parents=True)
+    for name in ("model.pth", "config.json", "vocab.json"):
+        (root / "base" / "xtts_v2" / name).symlink_to(tiny_xtts_models / "base" / "xtts_v2" / name)
+    settings, target = voice_target(models_root=root)
+    with pytest.raises(MissingBaseModel) as raised:
+        clone_speaker(references(), engine="xtts", target=target, settings=settings, fine_tune=True)
+    assert raised.value.details["missing"] == ["dvae.pth", "mel_stats.pth"]
