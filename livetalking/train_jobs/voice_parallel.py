@@ -15,7 +15,7 @@ import numpy as np
 from livetalking.engines.base import VoiceEngine
 from livetalking.media.audio_features import RATE, VAD_FRAME, voice_activity
 from livetalking.media.audio_io import resample
-from livetalking.media.transcribe import transcribe
+from livetalking.media.transcribe import transcribe, words
 from livetalking.media.world_vocoder import WorldFrames, analyze
 
 WHOLE_TAKE_S = 20.0
@@ -43,6 +43,24 @@ class ParallelCorpus:
     @property
     def frames(self) -> int:
         return int(sum(len(s) for s in self.sources))
+
+    def sentence_groups(self, overlap: float = 0.5) -> list[int]:
+        """A group id per unit; units whose word sets overlap by `overlap` (Jaccard) or more share a group."""
+        sets = [set(words(t)) for t in self.texts]
+        parent = list(range(len(sets)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i in range(len(sets)):
+            for j in range(i):
+                union = sets[i] | sets[j]
+                if union and len(sets[i] & sets[j]) / len(union) >= overlap:
+                    parent[root(i)] = root(j)
+        return [root(i) for i in range(len(sets))]
 
 
 def trim_to_speech(audio: np.ndarray, rate: int) -> np.ndarray:

@@ -61,23 +61,30 @@ def _device(use_gpu: bool):
     return torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
 
 
-def _split(count: int, rng: np.random.Generator) -> tuple[list[int], list[int]]:
-    """(training, validation) unit indices: about 15 % of the sentences (at least one) are held out."""
-    if count < 2:
-        return [0], [0]
-    order = rng.permutation(count)
-    held = max(1, int(round(count * 0.15)))
-    return sorted(order[held:]), sorted(order[:held])
+def _split(groups: list[int], rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """(training, validation) unit indices: about 15 % of the sentence groups (at least one) are held out.
+
+    Units of one group say the same sentence (a retake, a repeated script line): they stay on one side,
+    so the validation loss is measured on sentences the mapper never saw.
+    """
+    distinct = sorted(set(groups))
+    if len(distinct) < 2:
+        return list(range(len(groups))), list(range(len(groups)))
+    order = rng.permutation(distinct)
+    held = set(order[: max(1, int(round(len(distinct) * 0.15)))].tolist())
+    return ([i for i, g in enumerate(groups) if g not in held], [i for i, g in enumerate(groups) if g in held])
 
 
 def fit_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: TrainConfig,
                init_state: dict | None = None, report: Callable[[int, dict], None] = lambda s, m: None,
-               device=None) -> tuple[dict, dict]:
-    """Train a SpectralMapper on aligned pairs; returns (state_dict on the CPU, metrics).
+               device=None, groups: list[int] | None = None) -> tuple[dict, dict]:
+    """Train a SpectralMapper on aligned pairs; returns ({step: state_dict on the CPU}, metrics).
 
-    Whole sentences are held out for validation, and the weights with the lowest validation loss
-    are kept (step 0, the mean shift or the previous version, included): training never makes
-    the held-out sentences worse than where it started.
+    Whole sentences are held out for validation. The candidates kept are the start (step 0: the mean
+    shift, or the previous version), the weights with the lowest validation loss, and those at 1/8,
+    1/4, 1/2 and all of the steps: the validation L1 does not follow intelligibility (a lower L1
+    can mean a smeared, over-smoothed envelope), so the caller picks among them by listening
+    metrics (voice_select).
     """
     import torch
 
@@ -92,7 +99,7 @@ def fit_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: Tra
     else:
         model.set_normalisation(*_stats(sources), *_stats(targets))
     model.to(device)
-    train_units, val_units = _split(len(sources), rng)
+    train_units, val_units = _split(list(range(len(sources))) if groups is None else groups, rng)
     src, mask = _windows([sources[i] for i in train_units])
     tgt, _ = _windows([targets[i] for i in train_units])
     val_src, val_mask = _windows([sources[i] for i in val_units])
@@ -117,9 +124,13 @@ def fit_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: Tra
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=max(config.steps, 1))
     started = time.perf_counter()
+    def snapshot() -> dict:
+        return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
     start_val = best_val = validate()
     best_step = 0
-    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    candidates = {0: snapshot()}
+    kept = {max(1, config.steps * n // 8) for n in (1, 2, 4, 8)}
     for step in range(1, config.steps + 1):
         model.train()
         batch = rng.choice(len(src), size=min(config.batch, len(src)), replace=False)
@@ -133,10 +144,14 @@ def fit_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: Tra
             val = validate()
             if val < best_val:
                 best_val, best_step = val, step
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                candidates[step] = snapshot()
             report(step, {"step": step, "train_l1": loss.item(), "val_l1": val})
-    return best_state, {"start_val_l1": start_val, "val_l1": best_val, "best_step": best_step,
-                        "steps": config.steps, "seconds": round(time.perf_counter() - started, 2)}
+        if step in kept:
+            candidates[step] = snapshot()
+    keep = kept | {0, best_step}
+    return {k: v for k, v in candidates.items() if k in keep}, {
+        "start_val_l1": start_val, "val_l1": best_val, "best_step": best_step, "steps": config.steps,
+        "seconds": round(time.perf_counter() - started, 2)}
 
 
 def ray_train_loop(config: dict) -> None:
@@ -147,15 +162,15 @@ def ray_train_loop(config: dict) -> None:
 
     data = config["data"]
     train_config = TrainConfig(**config["train"])
-    state, metrics = fit_mapper(data["sources"], data["targets"], train_config, data.get("init_state"),
-                                device=ray.train.torch.get_device())
+    candidates, metrics = fit_mapper(data["sources"], data["targets"], train_config, data.get("init_state"),
+                                     device=ray.train.torch.get_device(), groups=data.get("groups"))
     with tempfile.TemporaryDirectory() as folder:
-        torch.save({"state": state, "metrics": metrics}, Path(folder) / STATE_FILE)
+        torch.save({"candidates": candidates, "metrics": metrics}, Path(folder) / STATE_FILE)
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
 
 
 def train_on_ray(sources: list[np.ndarray], targets: list[np.ndarray], config: TrainConfig,
-                 init_state: dict | None = None) -> tuple[dict, dict]:
+                 init_state: dict | None = None, groups: list[int] | None = None) -> tuple[dict, dict]:
     """Run `ray_train_loop` as a TorchTrainer job on the connected Ray cluster and load its checkpoint."""
     from dataclasses import asdict
 
@@ -167,25 +182,26 @@ def train_on_ray(sources: list[np.ndarray], targets: list[np.ndarray], config: T
     try:
         trainer = TorchTrainer(
             ray_train_loop,
-            train_loop_config={"data": {"sources": sources, "targets": targets, "init_state": init_state},
+            train_loop_config={"data": {"sources": sources, "targets": targets, "init_state": init_state,
+                                        "groups": groups},
                                "train": asdict(config)},
             scaling_config=ScalingConfig(num_workers=1, use_gpu=config.use_gpu),
             run_config=RunConfig(name=f"voice-{uuid.uuid4().hex[:12]}", storage_path=str(storage)))
         result = trainer.fit()
         with result.checkpoint.as_directory() as folder:
             saved = torch.load(Path(folder) / STATE_FILE, weights_only=True)
-        return saved["state"], saved["metrics"]
+        return saved["candidates"], saved["metrics"]
     finally:
         shutil.rmtree(storage, ignore_errors=True)
 
 
 def train_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: TrainConfig,
-                 init_state: dict | None = None) -> tuple[dict, dict]:
+                 init_state: dict | None = None, groups: list[int] | None = None) -> tuple[dict, dict]:
     """Ray Train when this process is connected to Ray, else the same loop in this process."""
     import ray
 
     if ray.is_initialized():
-        state, metrics = train_on_ray(sources, targets, config, init_state)
-        return state, {**metrics, "ray_train": 1.0}
-    state, metrics = fit_mapper(sources, targets, config, init_state)
-    return state, {**metrics, "ray_train": 0.0}
+        candidates, metrics = train_on_ray(sources, targets, config, init_state, groups)
+        return candidates, {**metrics, "ray_train": 1.0}
+    candidates, metrics = fit_mapper(sources, targets, config, init_state, groups=groups)
+    return candidates, {**metrics, "ray_train": 0.0}

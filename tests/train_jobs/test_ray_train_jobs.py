@@ -24,8 +24,10 @@ def test_the_spectral_mapper_trains_on_ray_train(local_ray):
     rng = np.random.default_rng(0)
     sources = [rng.normal(0, 1, (n, 40)).astype(np.float32) for n in (150, 260, 90)]
     targets = [s * 0.5 + 1.0 for s in sources]
-    state, metrics = train_mapper(sources, targets, TrainConfig(steps=40, hidden=32, lr=3e-3))
+    candidates, metrics = train_mapper(sources, targets, TrainConfig(steps=40, hidden=32, lr=3e-3))
     assert metrics["ray_train"] == 1.0 and metrics["val_l1"] <= metrics["start_val_l1"]
+    assert {0, 5, 10, 20, 40, metrics["best_step"]} == set(candidates)
+    state = candidates[metrics["best_step"]]
     assert state["in_mean"].shape == (40,) and all(torch.isfinite(v).all() for v in state.values())
 
 

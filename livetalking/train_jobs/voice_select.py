@@ -1,0 +1,53 @@
+"""Choosing among the mapper's training candidates by what a listener would notice.
+
+Each candidate converts the same base-voice renditions of `SELECTION_SENTENCES` (synthesised once,
+so every candidate hears identical input); its score is the speaker similarity of the result to the
+training takes' d-vector minus its word error rate (whisper tiny.en). Neither the held-out take nor
+the evaluation sentences are used here, so the evaluation stays unbiased.
+"""
+
+import numpy as np
+
+from livetalking.engines.converted_voice import PitchStats, convert
+from livetalking.engines.piper_engine import PiperEngine
+from livetalking.media.audio_features import RATE
+from livetalking.media.audio_io import resample
+from livetalking.media.transcribe import transcript, word_error_rate
+from livetalking.train_jobs.speaker_profile import audio_profile, similarity
+
+SELECTION_SENTENCES = ("Our team will answer every question you send us before the end of the day.",
+                       "Turn left at the bakery, and the museum is the second building on the right.")
+
+
+def torch_mapper(state: dict, dims: int, hidden: int):
+    """A candidate's state_dict as a numpy -> numpy mapper."""
+    import torch
+
+    from livetalking.nets.spectral_mapper import SpectralMapper
+
+    model = SpectralMapper(dims, hidden)
+    model.load_state_dict(state)
+    model.eval()
+
+    def mapper(coded_sp: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(coded_sp)[None])[0].numpy()
+
+    return mapper
+
+
+def select_candidate(candidates: dict[int, dict], pitch: PitchStats, rate: int, base: PiperEngine,
+                     profile: np.ndarray, dims: int, hidden: int) -> tuple[int, dict[str, dict]]:
+    """(the best step, {step: {similarity, wer, score}}) over the candidates."""
+    spoken = [resample(base.synthesize(s), base.sample_rate, rate) for s in SELECTION_SENTENCES]
+    reference = " ".join(SELECTION_SENTENCES)
+    scores: dict[str, dict] = {}
+    for step, state in sorted(candidates.items()):
+        mapper = torch_mapper(state, dims, hidden)
+        audio = np.concatenate([resample(convert(s, rate, mapper, pitch), rate, RATE) for s in spoken])
+        voice = audio_profile(audio)
+        sim = similarity(voice, profile) if voice is not None else 0.0
+        wer = word_error_rate(reference, transcript(audio))
+        scores[str(step)] = {"similarity": round(sim, 4), "wer": round(wer, 4), "score": round(sim - wer, 4)}
+    best = max(scores, key=lambda k: (scores[k]["score"], -int(k)))
+    return int(best), scores
