@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from livetalking.engines.xtts_engine import (INFERENCE_FILES, SAMPLE_RATE, XttsEngine, base_folder, conditioning,
                                              load_model, require_files)
@@ -33,10 +34,11 @@ def test_synthesize_and_stream(engine):
     xtts, _ = engine
     audio = xtts.synthesize("Hello there, how are you today?")
     assert audio.dtype == np.float32 and audio.size > SAMPLE_RATE * 0.1 and np.isfinite(audio).all()
+    torch.manual_seed(0)
     chunks = list(xtts.stream("Hello there."))
-    assert len(chunks) > 5 and all(c.sample_rate == SAMPLE_RATE for c in chunks)
+    assert len(chunks) >= 2 and all(c.sample_rate == SAMPLE_RATE for c in chunks)
     assert all(len(c.samples) == 480 for c in chunks[:-1]) and 0 < len(chunks[-1].samples) <= 480
-    assert [round(c.start_s, 3) for c in chunks[:3]] == [0.0, 0.02, 0.04]
+    assert [round(c.start_s, 3) for c in chunks] == [round(0.02 * i, 3) for i in range(len(chunks))]
     with pytest.raises(InvalidInput) as raised:
         xtts.synthesize("   ")
     assert raised.value.code == "tts.empty_text"
