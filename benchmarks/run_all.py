@@ -1,6 +1,7 @@
 """Run every benchmark and print its table."""
 
-from benchmarks import cold_start, matting_methods, preprocess, registry_listing, upload_chunk_memory, upload_throughput
+from benchmarks import (cold_start, matting_methods, preprocess, registry_listing, upload_chunk_memory,
+                        upload_throughput, voice)
 
 
 def main() -> None:
@@ -10,6 +11,7 @@ def main() -> None:
     upload_chunk_memory.main()
     preprocess.main()
     matting_methods.main()
+    voice.main()
 
 
 if __name__ == "__main__":
