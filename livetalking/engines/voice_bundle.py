@@ -4,7 +4,7 @@ Files of one version (under tenants/<tenant>/models/voices/<voice>/<version>/):
 - model.pt: the mapper's state_dict (with its normalisation) and the config;
 - model.onnx: the same mapper exported with a dynamic frame axis, checked against PyTorch before it is kept;
 - speaker.npy: the speaker's d-vector (Resemblyzer, 256 floats);
-- voice.json: engine, sample rate, WORLD frame period, pitch statistics, network size.
+- voice.json: engine, sample rate, WORLD frame period, pitch statistics, formant warp, network size.
 Serving uses the ONNX file (onnxruntime; CUDA when available), so it needs no torch.
 """
 
@@ -86,4 +86,4 @@ def engine_from_files(files: dict[str, dict], store: ArtifactStore) -> Converted
         path.write_bytes(store.get_bytes(files["model.onnx"]["key"], sha256=files["model.onnx"]["sha256"]))
         mapper = OnnxMapper(path)
     pitch = PitchStats(tuple(config["pitch"]["source"]), tuple(config["pitch"]["target"]))
-    return ConvertedVoiceEngine(mapper, pitch, int(config["sample_rate"]))
+    return ConvertedVoiceEngine(mapper, pitch, int(config["sample_rate"]), warp=float(config.get("warp", 1.0)))

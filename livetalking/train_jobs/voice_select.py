@@ -1,4 +1,4 @@
-"""Choosing among the mapper's training candidates by what a listener would notice.
+"""Choosing among the mapper's training candidates, and the formant warp, by what a listener would notice.
 
 Each candidate converts the same base-voice renditions of `SELECTION_SENTENCES` (synthesised once,
 so every candidate hears identical input); its score is the speaker similarity of the result to the
@@ -15,6 +15,7 @@ from livetalking.media.audio_io import resample
 from livetalking.media.transcribe import transcript, word_error_rate
 from livetalking.train_jobs.speaker_profile import audio_profile, similarity
 
+WARPS = (1.0, 0.96, 1.04, 1.08, 1.12)
 SELECTION_SENTENCES = ("Our team will answer every question you send us before the end of the day.",
                        "Turn left at the bakery, and the museum is the second building on the right.")
 
@@ -37,17 +38,28 @@ def torch_mapper(state: dict, dims: int, hidden: int):
 
 
 def select_candidate(candidates: dict[int, dict], pitch: PitchStats, rate: int, base: PiperEngine,
-                     profile: np.ndarray, dims: int, hidden: int) -> tuple[int, dict[str, dict]]:
-    """(the best step, {step: {similarity, wer, score}}) over the candidates."""
+                     profile: np.ndarray, dims: int, hidden: int) -> tuple[int, float, dict[str, dict]]:
+    """(the best step, the best formant warp, {label: {similarity, wer, score}}).
+
+    The step is chosen first (no warp), then the warp of the envelope for that step.
+    """
     spoken = [resample(base.synthesize(s), base.sample_rate, rate) for s in SELECTION_SENTENCES]
     reference = " ".join(SELECTION_SENTENCES)
-    scores: dict[str, dict] = {}
-    for step, state in sorted(candidates.items()):
-        mapper = torch_mapper(state, dims, hidden)
-        audio = np.concatenate([resample(convert(s, rate, mapper, pitch), rate, RATE) for s in spoken])
+
+    def score(mapper, warp: float) -> dict:
+        audio = np.concatenate([resample(convert(s, rate, mapper, pitch, warp), rate, RATE) for s in spoken])
         voice = audio_profile(audio)
         sim = similarity(voice, profile) if voice is not None else 0.0
         wer = word_error_rate(reference, transcript(audio))
-        scores[str(step)] = {"similarity": round(sim, 4), "wer": round(wer, 4), "score": round(sim - wer, 4)}
-    best = max(scores, key=lambda k: (scores[k]["score"], -int(k)))
-    return int(best), scores
+        return {"similarity": round(sim, 4), "wer": round(wer, 4), "score": round(sim - wer, 4)}
+
+    def best(table: dict[str, dict]) -> str:
+        """The label with the highest score; ties go to the first (step 0, warp 1.0)."""
+        return max(table, key=lambda k: table[k]["score"])
+
+    steps = {f"step {step}": score(torch_mapper(state, dims, hidden), 1.0)
+             for step, state in sorted(candidates.items())}
+    step = int(best(steps).split()[1])
+    mapper = torch_mapper(candidates[step], dims, hidden)
+    warps = {f"warp {w}": (steps[f"step {step}"] if w == 1.0 else score(mapper, w)) for w in WARPS}
+    return step, float(best(warps).split()[1]), {**steps, **warps}
