@@ -1,7 +1,7 @@
 """Run every benchmark and print its table."""
 
 from benchmarks import (cold_start, matting_methods, preprocess, registry_listing, upload_chunk_memory,
-                        upload_throughput, voice)
+                        upload_throughput, voice, voice_augmentation)
 
 
 def main() -> None:
@@ -12,6 +12,7 @@ def main() -> None:
     preprocess.main()
     matting_methods.main()
     voice.main()
+    voice_augmentation.main()
 
 
 if __name__ == "__main__":
