@@ -1,11 +1,12 @@
 """Starting and describing voice cloning (the voices:train task)."""
 
 import uuid
+from pathlib import Path
 
 from pydantic import Field
 from sqlmodel import Session, SQLModel
 
-from livetalking.engines.catalog import check_engine
+from livetalking.engines.catalog import check_engine, require_weights
 from livetalking.errors import InvalidInput
 from livetalking.platform.personas import TAKE_KIND
 from livetalking.platform.tables import ModelVersion, PersonaCreate, Take, Task, Voice
@@ -35,9 +36,10 @@ class CloneRequest(CloneOptions):
 
 
 def queue_cloning(session: Session, voice: Voice, options: CloneOptions, actor: uuid.UUID | None, known_types,
-                  max_attempts: int, more_take_ids: list[uuid.UUID] = ()) -> Task:
-    """Add takes to the voice and queue its cloning."""
+                  max_attempts: int, models_root: Path, more_take_ids: list[uuid.UUID] = ()) -> Task:
+    """Add takes to the voice and queue its cloning (refused at once if the engine's weights are missing)."""
     check_engine(options.engine, options.language)
+    require_weights(options.engine, models_root, options.fine_tune)
     for take_id in more_take_ids:
         take = get_owned(session, Take, voice.tenant_id, take_id, "take")
         if take.kind is not TAKE_KIND[Voice]:

@@ -95,7 +95,8 @@ def test_a_voice_is_cloned_previewed_and_updated(voice_api):
     assert v2["parent_version_id"] == detail["active_version_id"] and len(updated["take_ids"]) == 5
 
 
-@pytest.mark.parametrize("body,code", [({"engine": "wavenet"}, "voice.unknown_engine"),
+@pytest.mark.parametrize("body,code", [({"engine": "xtts"}, "base_model.missing"),
+                                       ({"engine": "wavenet"}, "voice.unknown_engine"),
                                        ({"language": "zh-cn"}, "voice.language_unsupported"),
                                        ({"transcripts": {"00000000-0000-0000-0000-000000000009": "hi"}},
                                         "voice.transcript_take")])
@@ -105,5 +106,6 @@ def test_bad_clone_requests_are_refused_and_leave_no_voice(client, keys, body, c
     take = upload_take(client, operator, librivox()[0][0], kind="audio", consent_id=consent).json()
     response = client.post("/api/v1/voices", headers=operator,
                            json={"display_name": "Bad", "take_ids": [take["id"]], **body})
-    assert response.status_code == 422 and response.json()["error"]["code"] == code
+    assert response.status_code == (500 if code == "base_model.missing" else 422)
+    assert response.json()["error"]["code"] == code
     assert client.get("/api/v1/voices", headers=operator).json() == []

@@ -69,7 +69,8 @@ avatars_router = persona_router(Avatar, "avatars", on_created=_start_preparation
                                 describe=describe_preparation)
 def _start_cloning(session, context, principal, voice: Voice, body: VoiceCreate) -> None:
     if voice.take_ids:
-        queue_cloning(session, voice, body, principal.key_id, context.task_types, context.settings.task_max_attempts)
+        queue_cloning(session, voice, body, principal.key_id, context.task_types, context.settings.task_max_attempts,
+                      context.settings.models_root)
         session.commit()
         context.on_task_queued()
 

@@ -29,7 +29,7 @@ def clone(voice_id: uuid.UUID, body: CloneRequest, principal: Operator, session:
     """Clone the voice again from its takes plus `take_ids`; an offline voice fine-tunes its active version."""
     voice = get_persona(session, Voice, principal.tenant_id, voice_id)
     task = queue_cloning(session, voice, body, principal.key_id, context.task_types,
-                         context.settings.task_max_attempts, body.take_ids)
+                         context.settings.task_max_attempts, context.settings.models_root, body.take_ids)
     session.commit()
     context.on_task_queued()
     return task
