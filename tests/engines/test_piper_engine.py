@@ -70,3 +70,14 @@ def test_empty_text_is_refused(engine, text):
     with pytest.raises(InvalidInput) as raised:
         list(engine.stream(text))
     assert raised.value.code == "tts.empty_text"
+
+
+def test_concurrent_requests_each_get_their_whole_text():
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = PiperEngine()
+    texts = ["One two three.", "The quick brown fox jumps over the lazy dog.", "Good night."] * 2
+    with ThreadPoolExecutor(4) as pool:
+        lengths = list(pool.map(lambda t: len(engine.synthesize(t)), texts))
+    assert all(n > 0 for n in lengths)
+    assert lengths[1] > max(lengths[0], lengths[2]) and lengths[4] > max(lengths[3], lengths[5])
