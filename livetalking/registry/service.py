@@ -98,6 +98,7 @@ def register_model(engine: Engine, store: ArtifactStore, tenant_id: uuid.UUID, a
             ModelVersion.version == card.version)).first()
         if clash is not None:
             raise Conflict(f"{card.name} version {card.version} is already registered", code="model.exists")
+    _check_config_files(store, tenant_id, card)
     written: list[str] = []
     try:
         artifacts = _store_artifacts(store, tenant_id, card, uploads, written)
@@ -155,7 +156,7 @@ def delete_model(engine: Engine, store: ArtifactStore, tenant_id: uuid.UUID, mod
                            code="model.active")
         if _in_live_use(session, model_id):
             raise Conflict("a live session uses this model version", code="model.in_use")
-        keys = [a["key"] for a in model.artifacts.values()]
+        keys = [a["key"] for a in stored_files(model).values()]
         session.delete(model)
     _remove(store, keys)
 
@@ -209,10 +210,34 @@ def rollback_model(engine: Engine, tenant_id: uuid.UUID, model_id: uuid.UUID) ->
     return previous
 
 
+def stored_files(model: ModelVersion) -> dict[str, dict]:
+    """Every file of a version in the store: its artifacts by format, and the files its config lists by name
+    (a voice's speaker.npy, voice.json, fine-tuned model.pth); only keys inside the tenant's models/."""
+    prefix = scoped_key(model.tenant_id, "models") + "/"
+    files = {name: ref for name, ref in model.config.get("files", {}).items()
+             if isinstance(ref, dict) and str(ref.get("key", "")).startswith(prefix)}
+    return {**files, **model.artifacts}
+
+
+def _check_config_files(store: ArtifactStore, tenant_id: uuid.UUID, card: ModelCard) -> None:
+    """Files a card's config names must be this tenant's, stored, and match their sha256."""
+    files = card.config.get("files", {})
+    if not isinstance(files, dict):
+        raise InvalidInput("config.files must map file names to {key, sha256}", code="model.invalid_card")
+    prefix = scoped_key(tenant_id, "models") + "/"
+    for name, ref in files.items():
+        if not isinstance(ref, dict) or not isinstance(ref.get("key"), str) or not isinstance(ref.get("sha256"), str):
+            raise InvalidInput(f"config.files[{name!r}] needs key and sha256", code="model.invalid_card")
+        if not ref["key"].startswith(prefix):
+            raise InvalidInput(f"file keys must lie under {prefix}", code="model.artifact_key")
+        with store.open_local(ref["key"], sha256=ref["sha256"]):
+            pass
+
+
 def verify_artifacts(store: ArtifactStore, model: ModelVersion) -> dict[str, str]:
-    """Re-hash every artifact of a version: {format: 'ok' | problem}."""
+    """Re-hash every file of a version: {format or file name: 'ok' | problem}."""
     results: dict[str, str] = {}
-    for fmt, artifact in sorted(model.artifacts.items()):
+    for fmt, artifact in sorted(stored_files(model).items()):
         try:
             with store.open_local(artifact["key"], sha256=artifact["sha256"]):
                 results[fmt] = "ok"

@@ -51,6 +51,39 @@ def test_register_from_stored_artifacts_by_json(db_client, db_keys, db_context):
     assert response.json()["error"]["code"] == "model.artifact_key"
 
 
+def test_files_a_config_names_are_checked_verified_and_deleted_with_the_version(db_client, db_keys, db_context):
+    from livetalking.platform.store import scoped_key
+
+    own, theirs = db_keys.tenant_ids["own"], db_keys.tenant_ids["other"]
+    weights = db_context.store.put_bytes(scoped_key(own, "models", "v", "1", "model.pt"), b"weights")
+    extra = db_context.store.put_bytes(scoped_key(own, "models", "v", "1", "speaker.npy"), b"d-vector")
+    foreign = db_context.store.put_bytes(scoped_key(theirs, "models", "v", "1", "speaker.npy"), b"theirs")
+
+    def card(version, files):
+        return model_card(name="v", version=version, artifacts={"pt": {"key": weights.key, "sha256": weights.sha256}},
+                          config={"files": files})
+
+    for files, code in (({"speaker.npy": {"key": foreign.key, "sha256": foreign.sha256}}, "model.artifact_key"),
+                        ({"speaker.npy": {"key": extra.key, "sha256": "0" * 64}}, "store.integrity"),
+                        ({"speaker.npy": "somewhere"}, "model.invalid_card")):
+        response = db_client.post("/api/v1/models/register", json=card("0", files), headers=db_keys.headers())
+        assert response.json()["error"]["code"] == code, files
+    response = db_client.post("/api/v1/models/register", headers=db_keys.headers(),
+                              json=card("1", {"speaker.npy": {"key": extra.key, "sha256": extra.sha256}}))
+    assert response.status_code == 201, response.text
+    model = response.json()
+    from livetalking.platform.db import session_scope
+    from livetalking.platform.tables import ModelVersion
+    from livetalking.registry.service import verify_artifacts
+
+    with session_scope(db_context.engine) as session:
+        row = session.get(ModelVersion, uuid.UUID(model["id"]))
+    assert verify_artifacts(db_context.store, row) == {"pt": "ok", "speaker.npy": "ok"}
+    assert db_client.delete(f"/api/v1/models/{model['id']}", headers=db_keys.headers()).status_code == 204
+    assert not db_context.store.exists(extra.key) and not db_context.store.exists(weights.key)
+    assert db_context.store.exists(foreign.key)
+
+
 @pytest.mark.parametrize("card_change,code", [
     ({"kind": "puppet"}, "model.invalid_card"),
     ({"input_shape": []}, "model.invalid_card"),
