@@ -10,6 +10,10 @@ import numpy as np
 from livetalking.errors import InvalidInput
 
 CHUNK_S = 0.02
+LONG_SENTENCE_WORDS = 12
+MIN_PIECE_WORDS = 4
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 _HAN_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
@@ -43,6 +47,28 @@ def rechunk(pieces: Iterable[np.ndarray], sample_rate: int, chunk_s: float = CHU
             pending = pending[size:]
     if len(pending):
         yield AudioChunk(pending, emitted / sample_rate, sample_rate)
+
+
+def speech_pieces(text: str) -> list[str]:
+    """Sentences, with long ones (> 12 words) cut after commas, semicolons and colons into pieces of >= 4 words.
+
+    Speaking piece by piece bounds the time to the first sound by the first piece, not the first sentence.
+    """
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        if len(sentence.split()) <= LONG_SENTENCE_WORDS:
+            pieces.append(sentence)
+            continue
+        start = len(pieces)
+        for clause in _CLAUSE_END.split(sentence):
+            if len(pieces) > start and len(pieces[-1].split()) < MIN_PIECE_WORDS:
+                pieces[-1] = f"{pieces[-1]} {clause}"
+            else:
+                pieces.append(clause)
+        if len(pieces) - start > 1 and len(pieces[-1].split()) < MIN_PIECE_WORDS:
+            tail = pieces.pop()
+            pieces[-1] = f"{pieces[-1]} {tail}"
+    return [p for p in pieces if p.strip()]
 
 
 def require_script(text: str, engine: str) -> str:

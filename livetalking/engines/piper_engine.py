@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livetalking.engines.base import AudioChunk, rechunk, require_script
+from livetalking.engines.base import AudioChunk, rechunk, require_script, speech_pieces
 
 NAME = "piper"
 _FRONT_END = threading.Lock()
@@ -30,14 +30,16 @@ class PiperEngine:
         self.sample_rate = int(self.voice.config.sample_rate)
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
-        """Float32 audio sentence by sentence; each step holds the process-wide lock (espeak-ng is global state)."""
-        pieces = self.voice.synthesize(require_script(text, NAME))
-        while True:
-            with _FRONT_END:
-                chunk = next(pieces, None)
-            if chunk is None:
-                return
-            yield chunk.audio_float_array
+        """Float32 audio piece by piece (sentences; long ones cut at clauses, see speech_pieces); each step holds
+        the process-wide lock (espeak-ng is global state)."""
+        for piece in speech_pieces(require_script(text, NAME)):
+            audio = self.voice.synthesize(piece)
+            while True:
+                with _FRONT_END:
+                    chunk = next(audio, None)
+                if chunk is None:
+                    break
+                yield chunk.audio_float_array
 
     def synthesize(self, text: str) -> np.ndarray:
         pieces = list(self.sentences(text))

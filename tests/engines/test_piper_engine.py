@@ -81,3 +81,28 @@ def test_concurrent_requests_each_get_their_whole_text():
         lengths = list(pool.map(lambda t: len(engine.synthesize(t)), texts))
     assert all(n > 0 for n in lengths)
     assert lengths[1] > max(lengths[0], lengths[2]) and lengths[4] > max(lengths[3], lengths[5])
+
+
+def test_long_sentences_are_cut_at_clauses_into_pieces_of_four_words_or_more():
+    from livetalking.engines.base import speech_pieces
+
+    long = ("Welcome back to the evening show, where tonight we look at three phones, compare their cameras "
+            "in the dark, and tell you which one is worth it. Thanks! Short one, fine.")
+    assert speech_pieces(long) == ["Welcome back to the evening show,", "where tonight we look at three phones,",
+                                   "compare their cameras in the dark,", "and tell you which one is worth it.",
+                                   "Thanks!", "Short one, fine."]
+    assert speech_pieces("Hi, a, b, c, d, e, f, g, h, i, j, k, l, m, n.") == ["Hi, a, b, c,", "d, e, f, g,",
+                                                                          "h, i, j, k, l, m, n."]
+    assert speech_pieces("One, two three four five six seven eight nine ten eleven twelve thirteen, end.") == [
+        "One, two three four five six seven eight nine ten eleven twelve thirteen, end."]
+
+
+def test_a_long_sentence_spoken_in_pieces_keeps_every_word():
+    from livetalking.media.audio_io import resample
+    from livetalking.media.transcribe import transcript, word_error_rate
+
+    text = ("Tonight we will look at the three phones everybody has been asking about, compare their cameras "
+            "in the dark, and tell you which one is worth your money this winter.")
+    engine = PiperEngine()
+    audio = resample(engine.synthesize(text), engine.sample_rate, 16000)
+    assert word_error_rate(text, transcript(audio)) < 0.2
