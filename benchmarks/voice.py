@@ -32,6 +32,8 @@ SENTENCES = ("Good morning, and welcome to the show.", "Today we look at three n
              "Stay with us, the best part comes right after the break.", "Thank you for watching, see you tomorrow.",
              "Prices start at nineteen dollars and ninety nine cents.")
 TAKE_S = 60.0
+LONG = ("Welcome back to the evening show, where tonight we will look at the three phones everybody has been "
+        "asking about, compare their cameras in the dark, and tell you which one is worth your money this winter.")
 
 
 def reference_takes(folder: Path, minutes: float) -> list[ReferenceTake]:
@@ -66,7 +68,18 @@ def streaming(engine) -> tuple[float, float]:
     return statistics.median(first), statistics.median(factors)
 
 
-def clone_row(engine_name: str, minutes: float, scratch: Path) -> list:
+def first_chunk_ms(engine, text: str, runs: int = 3) -> float:
+    """Median ms to the first 20 ms chunk of `text` (after one warm-up)."""
+    next(iter(engine.stream(text)))
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        next(iter(engine.stream(text)))
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def clone_row(engine_name: str, minutes: float, scratch: Path, long_rows: list) -> list:
     settings = Settings(data_root=scratch / "data", models_root=scratch / "models",
                         voice_gate_min_similarity=0.0, voice_gate_max_wer=1.0)
     if engine_name == "xtts":
@@ -85,7 +98,10 @@ def clone_row(engine_name: str, minutes: float, scratch: Path) -> list:
     seconds = time.perf_counter() - started
     with session_scope(context.engine) as session:
         model = session.get(ModelVersion, version.model_id)
-    first_ms, rtf = streaming(engine_for(model, context.store, settings.models_root))
+    engine = engine_for(model, context.store, settings.models_root)
+    first_ms, rtf = streaming(engine)
+    if minutes == 1.0:
+        long_rows.append([engine_name, first_chunk_ms(engine, SENTENCES[0]), first_chunk_ms(engine, LONG)])
     m = version.metrics
     context.engine.dispose()
     return [engine_name, f"{minutes:g} min", seconds, rtf, first_ms, m["similarity"], m.get("base_similarity", "-"),
@@ -95,16 +111,20 @@ def clone_row(engine_name: str, minutes: float, scratch: Path) -> list:
 def main() -> None:
     header = ["engine", "reference", "clone s", "RTF", "first chunk ms", "similarity", "base similarity", "WER",
               "base WER", "MCD dB"]
-    rows = []
+    rows, long_rows = [], []
     engines = ["offline"] + (["xtts"] if (base_folder(ROOT / "models") / "model.pth").is_file() else [])
     for engine_name in engines:
         for minutes in (1.0, 5.0):
             with tempfile.TemporaryDirectory() as tmp:
-                rows.append(clone_row(engine_name, minutes, Path(tmp)))
-    base_first, base_rtf = streaming(PiperEngine())
+                rows.append(clone_row(engine_name, minutes, Path(tmp), long_rows))
+    piper = PiperEngine()
+    base_first, base_rtf = streaming(piper)
+    long_rows.append(["piper base voice", first_chunk_ms(piper, SENTENCES[0]), first_chunk_ms(piper, LONG)])
     rows.append(["piper base voice", "-", "-", base_rtf, base_first, "-", "-", "-", "-", "-"])
     print_table("Voice cloning (median over 5 sentences for RTF and first chunk; similarity to the held-out clip)",
                 header, rows)
+    print_table(f"Time to the first 20 ms chunk (ms, median of 3): a 7-word and a {len(LONG.split())}-word sentence",
+                ["engine", "7 words", f"{len(LONG.split())} words"], long_rows)
     if "xtts" not in engines:
         print("xtts not measured: models/base/xtts_v2 holds no model.pth (no weights on this machine)")
 
