@@ -98,7 +98,7 @@ def clone_row(engine_name: str, minutes: float, scratch: Path, long_rows: list) 
     seconds = time.perf_counter() - started
     with session_scope(context.engine) as session:
         model = session.get(ModelVersion, version.model_id)
-    engine = engine_for(model, context.store, settings.models_root)
+    engine = engine_for(model, context.store, settings)
     first_ms, rtf = streaming(engine)
     if minutes == 1.0:
         long_rows.append([engine_name, first_chunk_ms(engine, SENTENCES[0]), first_chunk_ms(engine, LONG)])

@@ -2,19 +2,19 @@
 
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 from livetalking.engines.base import VoiceEngine
 from livetalking.errors import Conflict
 from livetalking.platform.store import ArtifactStore
 from livetalking.platform.tables import ModelVersion
+from livetalking.settings import Settings
 
 CACHED = 4
 _cache: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
 
-def _load(model: ModelVersion, store: ArtifactStore, models_root: Path) -> VoiceEngine:
+def _load(model: ModelVersion, store: ArtifactStore, settings: Settings) -> VoiceEngine:
     files = {**model.config.get("files", {}), **{f"model.{fmt}": a for fmt, a in model.artifacts.items()}}
     if model.backbone == "offline":
         from livetalking.engines.voice_bundle import engine_from_files
@@ -23,18 +23,18 @@ def _load(model: ModelVersion, store: ArtifactStore, models_root: Path) -> Voice
     if model.backbone == "xtts":
         from livetalking.engines.xtts_engine import engine_from_files as xtts_from_files
 
-        return xtts_from_files(files, store, model.config, models_root)
+        return xtts_from_files(files, store, model.config, settings.models_root, settings.data_root / "cache")
     raise Conflict(f"model {model.name} {model.version} has backbone {model.backbone!r}, which no engine serves",
                    code="voice.engine_unavailable")
 
 
-def engine_for(model: ModelVersion, store: ArtifactStore, models_root: Path) -> VoiceEngine:
+def engine_for(model: ModelVersion, store: ArtifactStore, settings: Settings) -> VoiceEngine:
     """The engine of this version (the last few stay loaded)."""
     with _lock:
         if model.id in _cache:
             _cache.move_to_end(model.id)
             return _cache[model.id]
-    engine = _load(model, store, models_root)
+    engine = _load(model, store, settings)
     with _lock:
         _cache[model.id] = engine
         while len(_cache) > CACHED:

@@ -7,7 +7,7 @@ GPT tokens decoded by HiFi-GAN as they come), cut into 20 ms chunks at 24 kHz. O
 slow (about 15x slower than real time for the real model); it is the GPU engine.
 """
 
-import tempfile
+import shutil
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
@@ -106,21 +106,22 @@ class XttsEngine:
         return rechunk(self._pieces(self._text(text)), self.sample_rate)
 
 
-def engine_from_files(files: dict[str, dict], store: ArtifactStore, config: dict, models_root: Path) -> XttsEngine:
-    """The serving engine of a stored xtts version: base weights (or its fine-tuned model.pth) + its latents."""
+def engine_from_files(files: dict[str, dict], store: ArtifactStore, config: dict, models_root: Path,
+                      cache: Path) -> XttsEngine:
+    """The serving engine of a stored xtts version: base weights (or its fine-tuned model.pth, copied once into
+    `cache` under its sha256) + its latents."""
     import torch
 
     folder = require_files(base_folder(models_root), ("config.json", "vocab.json"))
     checkpoint = None
     if "model.pth" in files:
-        cache = Path(tempfile.gettempdir()) / "livetalking-xtts" / files["model.pth"]["sha256"]
-        if not cache.is_file():
-            cache.parent.mkdir(parents=True, exist_ok=True)
+        checkpoint = cache / f"xtts-{files['model.pth']['sha256']}.pth"
+        if not checkpoint.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
             with store.open_local(files["model.pth"]["key"], sha256=files["model.pth"]["sha256"]) as local:
-                partial = cache.with_suffix(".part")
-                partial.write_bytes(local.read_bytes())
-                partial.replace(cache)
-        checkpoint = cache
+                partial = checkpoint.with_suffix(".part")
+                shutil.copyfile(local, partial)
+                partial.replace(checkpoint)
     model = load_model(folder, device_name(), checkpoint)
     with store.open_local(files["model.pt"]["key"], sha256=files["model.pt"]["sha256"]) as local:
         latents = torch.load(local, weights_only=True)

@@ -59,9 +59,8 @@ def cepstral_distortion(spoken: np.ndarray, real: np.ndarray, rate: int) -> floa
 def _speak(engine: VoiceEngine, sentences) -> tuple[np.ndarray, float, float]:
     """(16 kHz audio of all sentences, real-time factor, first-chunk milliseconds of the first sentence)."""
     started = time.perf_counter()
-    first = next(iter(engine.stream(sentences[0])))
+    next(iter(engine.stream(sentences[0])))
     first_ms = (time.perf_counter() - started) * 1000
-    del first
     pieces, seconds, spent = [], 0.0, 0.0
     for sentence in sentences:
         started = time.perf_counter()

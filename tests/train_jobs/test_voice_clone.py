@@ -135,7 +135,7 @@ def test_xtts_clones_zero_shot_with_cached_latents_and_speaks_through_the_loader
         model = session.get(ModelVersion, version.model_id)
         assert session.get(Voice, target.voice_id).state == "review"
     assert model.sample_rate == 24000 and model.formats == ["pt"] and model.config["language"] == "en"
-    engine = engine_for(model, target.store, settings.models_root)
+    engine = engine_for(model, target.store, settings)
     assert engine.synthesize("Hello there.").size > 0
 
 
@@ -146,7 +146,7 @@ def test_a_mandarin_xtts_voice_is_evaluated_without_wer_and_speaks_mandarin(voic
     assert "wer" not in version.metrics and "base_similarity" not in version.metrics
     with session_scope(target.db) as session:
         model = session.get(ModelVersion, version.model_id)
-    assert engine_for(model, target.store, settings.models_root).synthesize("床前明月光").size > 0
+    assert engine_for(model, target.store, settings).synthesize("床前明月光").size > 0
 
 
 def test_xtts_fine_tunes_its_gpt_on_the_takes_and_serves_the_new_weights(voice_target, tiny_xtts_models):
@@ -165,7 +165,7 @@ def test_xtts_fine_tunes_its_gpt_on_the_takes_and_serves_the_new_weights(voice_t
     assert not torch.equal(weights["gpt.mel_head.weight"], original["gpt.mel_head.weight"])
     assert torch.equal(weights["hifigan_decoder.waveform_decoder.conv_pre.weight"],
                        original["hifigan_decoder.waveform_decoder.conv_pre.weight"])
-    assert engine_for(model, target.store, settings.models_root).synthesize("Hello there.").size > 0
+    assert engine_for(model, target.store, settings).synthesize("Hello there.").size > 0
 
 
 def test_fine_tuning_without_the_dvae_names_the_missing_files(voice_target, tiny_xtts_models, tmp_path):

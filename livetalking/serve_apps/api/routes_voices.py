@@ -58,7 +58,7 @@ def preview(voice_id: uuid.UUID, body: PreviewRequest, principal: Viewer, sessio
     """Speak `text` in the voice (its active version, or `version`)."""
     voice = get_persona(session, Voice, principal.tenant_id, voice_id)
     model = _version(session, voice, body.version)
-    engine = engine_for(model, context.store, context.settings.models_root)
+    engine = engine_for(model, context.store, context.settings)
     headers = {"X-Voice-Version": model.version, "X-Sample-Rate": str(engine.sample_rate)}
     if not body.stream:
         return Response(wav_bytes(engine.synthesize(body.text), engine.sample_rate), media_type="audio/wav",
