@@ -34,7 +34,8 @@ def _wait(client, headers, voice_id: str, task_id: str) -> dict:
 
 @pytest.fixture
 def voice_api(tmp_path):
-    settings = make_settings(tmp_path, voice_gate_min_similarity=0.5, voice_train_steps=200, voice_update_steps=100)
+    settings = make_settings(tmp_path, voice_gate_min_similarity=0.5, voice_gate_max_wer=1.0, voice_train_steps=200,
+                             voice_update_steps=100)
     context = build_context(settings)
     keys, client = Keys(context), client_for(context)
     runner = TaskRunner(settings, context.engine, ThreadExecutor(settings))
