@@ -4,7 +4,7 @@ import uuid
 from contextlib import ExitStack
 
 from livetalking.platform.db import session_scope
-from livetalking.platform.tables import Take, Voice
+from livetalking.platform.tables import Take, Task, Voice
 from livetalking.platform.tasks import TaskContext
 from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
@@ -25,9 +25,10 @@ def train_voice(ctx: TaskContext) -> dict:
         voice = get_owned(session, Voice, ctx.tenant_id, voice_id, "voice")
         takes = [get_owned(session, Take, ctx.tenant_id, uuid.UUID(t), "take") for t in voice.take_ids]
         had_active = voice.active_version_id is not None
+        requested_by = session.get(Task, ctx.task_id).created_by
     transcripts = ctx.payload.get("transcripts", {})
     _set_state(ctx, voice_id, "training")
-    target = VoiceTarget(ctx.engine, ctx.store, ctx.tenant_id, voice_id, actor=None)
+    target = VoiceTarget(ctx.engine, ctx.store, ctx.tenant_id, voice_id, actor=requested_by)
     try:
         with ExitStack() as stack:
             references = [ReferenceTake(stack.enter_context(ctx.store.open_local(t.storage_key, sha256=t.sha256)),

@@ -94,6 +94,8 @@ def test_a_voice_is_cloned_previewed_and_updated(voice_api):
     assert updated["task"]["state"] == "succeeded" and result["version"] == "v2", updated
     v2 = client.get(f"/api/v1/models/{result['model_id']}", headers=viewer).json()
     assert v2["parent_version_id"] == detail["active_version_id"] and len(updated["take_ids"]) == 5
+    operator_key = client.get("/api/v1/me", headers=operator).json()
+    assert v2["created_by"] == operator_key["key_id"]
 
 
 @pytest.mark.parametrize("body,code", [({"engine": "xtts"}, "base_model.missing"),
