@@ -8,7 +8,6 @@ from livetalking.platform.tables import Take, Task, Voice
 from livetalking.platform.tasks import TaskContext
 from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
-from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
 
 
 def _set_state(ctx: TaskContext, voice_id: uuid.UUID, state: str) -> None:
@@ -20,6 +19,9 @@ def _set_state(ctx: TaskContext, voice_id: uuid.UUID, state: str) -> None:
 
 def train_voice(ctx: TaskContext) -> dict:
     """Clone (payload: voice_id, engine, language, transcripts) and report the version and the gate's verdict."""
+    # imported here: the cloning stack pulls in torch, which the API process that lists handlers never needs
+    from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
+
     voice_id = uuid.UUID(ctx.payload["voice_id"])
     with session_scope(ctx.engine) as session:
         voice = get_owned(session, Voice, ctx.tenant_id, voice_id, "voice")
