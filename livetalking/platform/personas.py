@@ -2,9 +2,11 @@
 
 import uuid
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from livetalking.errors import Conflict, InvalidInput
+from livetalking.platform.db import session_scope
 from livetalking.platform.tables import Avatar, ModelVersion, PersonaCreate, PersonaUpdate, Take, TakeKind, Voice
 from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
@@ -19,16 +21,33 @@ def _noun(table: type[Persona]) -> str:
 
 def create_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, data: PersonaCreate) -> Persona:
     """Create an avatar (from video takes) or a voice (from audio takes) of this tenant."""
-    for take_id in data.take_ids:
-        take = get_owned(session, Take, tenant_id, take_id, "take")
-        if take.kind is not TAKE_KIND[table]:
-            raise InvalidInput(f"a {_noun(table)} is made from {TAKE_KIND[table].value} takes; "
-                               f"take {take_id} is {take.kind.value}", code=f"{_noun(table)}.take_kind")
+    check_takes(session, table, tenant_id, data.take_ids)
     persona = table(display_name=data.display_name, tenant_id=tenant_id,
                     take_ids=[str(t) for t in data.take_ids])
     session.add(persona)
     session.flush()
     return persona
+
+
+def check_takes(session: Session, table: type[Persona], tenant_id: uuid.UUID, take_ids) -> None:
+    """Every take is the tenant's and of the kind the avatar (video) or voice (audio) is made from."""
+    for take_id in take_ids:
+        take = get_owned(session, Take, tenant_id, take_id, "take")
+        if take.kind is not TAKE_KIND[table]:
+            raise InvalidInput(f"a {_noun(table)} is made from {TAKE_KIND[table].value} takes; "
+                               f"take {take_id} is {take.kind.value}", code=f"{_noun(table)}.take_kind")
+
+
+def set_state(engine: Engine, table: type[Persona], persona_id: uuid.UUID, state: str,
+              metrics: dict | None = None) -> None:
+    """Record an avatar's or voice's state (a task's progress through it), and, while it has no active
+    version, the metrics that explain it."""
+    with session_scope(engine) as session:
+        persona = session.get(table, persona_id)
+        persona.state, persona.updated_at = state, utcnow()
+        if metrics is not None and persona.active_version_id is None:
+            persona.metrics = metrics
+        session.add(persona)
 
 
 def get_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, persona_id: uuid.UUID) -> Persona:

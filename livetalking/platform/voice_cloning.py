@@ -8,10 +8,9 @@ from sqlmodel import Session, SQLModel
 
 from livetalking.engines.catalog import check_engine, require_weights
 from livetalking.errors import InvalidInput
-from livetalking.platform.personas import TAKE_KIND
-from livetalking.platform.tables import ModelVersion, PersonaCreate, Take, Task, Voice
+from livetalking.platform.personas import check_takes
+from livetalking.platform.tables import ModelVersion, PersonaCreate, Task, Voice
 from livetalking.platform.tasks import create_task
-from livetalking.platform.tenancy import get_owned
 
 TASK_TYPE = "voices:train"
 
@@ -40,11 +39,7 @@ def queue_cloning(session: Session, voice: Voice, options: CloneOptions, actor: 
     """Add takes to the voice and queue its cloning (refused at once if the engine's weights are missing)."""
     check_engine(options.engine, options.language)
     require_weights(options.engine, models_root, options.fine_tune)
-    for take_id in more_take_ids:
-        take = get_owned(session, Take, voice.tenant_id, take_id, "take")
-        if take.kind is not TAKE_KIND[Voice]:
-            raise InvalidInput(f"a voice is made from audio takes; take {take_id} is {take.kind.value}",
-                               code="voice.take_kind")
+    check_takes(session, Voice, voice.tenant_id, more_take_ids)
     voice.take_ids = list(dict.fromkeys([*voice.take_ids, *(str(t) for t in more_take_ids)]))
     if not voice.take_ids:
         raise InvalidInput("the voice has no takes to clone from; give take_ids", code="voice.no_takes")

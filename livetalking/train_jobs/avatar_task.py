@@ -7,10 +7,10 @@ from sqlmodel import select
 
 from livetalking.errors import InvalidInput, LiveTalkingError
 from livetalking.platform.db import session_scope
+from livetalking.platform.personas import set_state
 from livetalking.platform.tables import Avatar, PreparedTake, Take, TakeKind
 from livetalking.platform.tasks import TaskContext
 from livetalking.platform.tenancy import get_owned
-from livetalking.platform.timeutil import utcnow
 from livetalking.train_jobs.avatar_prepare import Chunk, prepare_take, run_chunk, run_in_process
 
 
@@ -32,13 +32,6 @@ def _chunk_runner():
     return run_on_ray if ray.is_initialized() else run_in_process
 
 
-def _set_state(ctx: TaskContext, avatar_id: uuid.UUID, state: str) -> None:
-    with session_scope(ctx.engine) as session:
-        avatar = session.get(Avatar, avatar_id)
-        avatar.state, avatar.updated_at = state, utcnow()
-        session.add(avatar)
-
-
 def preprocess_avatar(ctx: TaskContext) -> dict:
     """Prepare every take of the avatar (payload: avatar_id); resume from the chunks the checkpoint lists."""
     avatar_id = uuid.UUID(ctx.payload["avatar_id"])
@@ -51,7 +44,7 @@ def preprocess_avatar(ctx: TaskContext) -> dict:
         if take.kind is not TakeKind.video:
             raise InvalidInput(f"take {take.id} is {take.kind.value}; avatars are prepared from video takes",
                                code="avatar.take_kind")
-    _set_state(ctx, avatar_id, "preparing")
+    set_state(ctx.engine, Avatar, avatar_id, "preparing")
     progress = {k: dict(v) for k, v in ctx.checkpoint.get("takes", {}).items()}
     try:
         for number, take in enumerate(takes):
@@ -73,10 +66,10 @@ def preprocess_avatar(ctx: TaskContext) -> dict:
             state.update(manifest=manifest["manifest"], verdict=manifest["quality"]["verdict"])
             ctx.save({"takes": progress})
     except LiveTalkingError:
-        _set_state(ctx, avatar_id, "failed")
+        set_state(ctx.engine, Avatar, avatar_id, "failed")
         raise
     accepted = any(p.get("verdict") == "accepted" for p in progress.values())
-    _set_state(ctx, avatar_id, "prepared" if accepted else "rejected")
+    set_state(ctx.engine, Avatar, avatar_id, "prepared" if accepted else "rejected")
     return {"avatar_id": str(avatar_id),
             "takes": {t: {"verdict": p["verdict"], "manifest": p["manifest"]} for t, p in progress.items()}}
 

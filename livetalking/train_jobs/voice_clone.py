@@ -29,9 +29,9 @@ from livetalking.media.audio_io import decode_audio, resample
 from livetalking.media.transcribe import transcript
 from livetalking.media.world_vocoder import FRAME_MS, SP_DIMS, log_f0_stats
 from livetalking.platform.db import session_scope
+from livetalking.platform.personas import set_state
 from livetalking.platform.store import ArtifactStore, scoped_key
 from livetalking.platform.tables import ModelKind, ModelStatus, ModelVersion, Voice
-from livetalking.platform.timeutil import utcnow
 from livetalking.registry.card import ModelCard
 from livetalking.registry.service import promote_model, register_model
 from livetalking.settings import Settings
@@ -122,15 +122,6 @@ def split_held_out(takes: list[ReferenceTake]) -> tuple[list[ReferenceTake], Ref
     if len(takes) >= 2:
         return takes[:-1], takes[-1], True
     return takes, takes[0], False
-
-
-def _set_voice_state(target: VoiceTarget, state: str, metrics: dict | None = None) -> None:
-    with session_scope(target.db) as session:
-        voice = session.get(Voice, target.voice_id)
-        voice.state, voice.updated_at = state, utcnow()
-        if metrics is not None and voice.active_version_id is None:
-            voice.metrics = metrics
-        session.add(voice)
 
 
 def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language: str = "en",
@@ -239,7 +230,7 @@ def apply_gate(target: VoiceTarget, model: ModelVersion, metrics: dict, settings
                                             settings.voice_gate_min_similarity_gain,
                                             settings.voice_gate_max_wer, settings.voice_gate_max_rtf))
     if failures:
-        _set_voice_state(target, "review", metrics)
+        set_state(target.db, Voice, target.voice_id, "review", metrics)
         status = ModelStatus.candidate
     else:
         status = promote_model(target.db, target.tenant_id, model.id).status

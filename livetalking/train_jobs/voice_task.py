@@ -4,17 +4,10 @@ import uuid
 from contextlib import ExitStack
 
 from livetalking.platform.db import session_scope
+from livetalking.platform.personas import set_state
 from livetalking.platform.tables import Take, Task, Voice
 from livetalking.platform.tasks import TaskContext
 from livetalking.platform.tenancy import get_owned
-from livetalking.platform.timeutil import utcnow
-
-
-def _set_state(ctx: TaskContext, voice_id: uuid.UUID, state: str) -> None:
-    with session_scope(ctx.engine) as session:
-        voice = session.get(Voice, voice_id)
-        voice.state, voice.updated_at = state, utcnow()
-        session.add(voice)
 
 
 def train_voice(ctx: TaskContext) -> dict:
@@ -29,7 +22,7 @@ def train_voice(ctx: TaskContext) -> dict:
         had_active = voice.active_version_id is not None
         requested_by = session.get(Task, ctx.task_id).created_by
     transcripts = ctx.payload.get("transcripts", {})
-    _set_state(ctx, voice_id, "training")
+    set_state(ctx.engine, Voice, voice_id, "training")
     target = VoiceTarget(ctx.engine, ctx.store, ctx.tenant_id, voice_id, actor=requested_by)
     try:
         with ExitStack() as stack:
@@ -40,7 +33,7 @@ def train_voice(ctx: TaskContext) -> dict:
                                     settings=ctx.settings, progress=ctx.report,
                                     fine_tune=bool(ctx.payload.get("fine_tune", False)))
     except BaseException:
-        _set_state(ctx, voice_id, "ready" if had_active else "failed")
+        set_state(ctx.engine, Voice, voice_id, "ready" if had_active else "failed")
         raise
     return {"voice_id": str(voice_id), "model_id": str(version.model_id), "version": version.version,
             "backbone": version.backbone, "status": version.status, "metrics": version.metrics,
