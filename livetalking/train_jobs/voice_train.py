@@ -5,15 +5,14 @@ for the validation loss. The loss is the L1 distance in the target's normalised 
 An incremental update starts from the previous version's weights and normalisation.
 """
 
-import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from livetalking.train_jobs.ray_train import report_files, torch_job
 
 WINDOW = 200
 HOP = 100
@@ -155,18 +154,20 @@ def fit_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: Tra
 
 
 def ray_train_loop(config: dict) -> None:
-    """The Ray Train worker: train, then report the final metrics with the weights as the checkpoint."""
-    import ray.train
+    """The Ray Train worker: train, then report the final metrics with the candidates as the checkpoint."""
     import ray.train.torch
     import torch
 
     data = config["data"]
-    train_config = TrainConfig(**config["train"])
-    candidates, metrics = fit_mapper(data["sources"], data["targets"], train_config, data.get("init_state"),
-                                     device=ray.train.torch.get_device(), groups=data.get("groups"))
-    with tempfile.TemporaryDirectory() as folder:
-        torch.save({"candidates": candidates, "metrics": metrics}, Path(folder) / STATE_FILE)
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+    candidates, metrics = fit_mapper(data["sources"], data["targets"], TrainConfig(**config["train"]),
+                                     data.get("init_state"), device=ray.train.torch.get_device(),
+                                     groups=data.get("groups"))
+
+    def save(folder: Path) -> dict:
+        torch.save({"candidates": candidates, "metrics": metrics}, folder / STATE_FILE)
+        return metrics
+
+    report_files(save)
 
 
 def train_on_ray(sources: list[np.ndarray], targets: list[np.ndarray], config: TrainConfig,
@@ -175,24 +176,11 @@ def train_on_ray(sources: list[np.ndarray], targets: list[np.ndarray], config: T
     from dataclasses import asdict
 
     import torch
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
 
-    storage = Path(tempfile.mkdtemp(prefix="voice-train-"))
-    try:
-        trainer = TorchTrainer(
-            ray_train_loop,
-            train_loop_config={"data": {"sources": sources, "targets": targets, "init_state": init_state,
-                                        "groups": groups},
-                               "train": asdict(config)},
-            scaling_config=ScalingConfig(num_workers=1, use_gpu=config.use_gpu),
-            run_config=RunConfig(name=f"voice-{uuid.uuid4().hex[:12]}", storage_path=str(storage)))
-        result = trainer.fit()
-        with result.checkpoint.as_directory() as folder:
-            saved = torch.load(Path(folder) / STATE_FILE, weights_only=True)
-        return saved["candidates"], saved["metrics"]
-    finally:
-        shutil.rmtree(storage, ignore_errors=True)
+    data = {"sources": sources, "targets": targets, "init_state": init_state, "groups": groups}
+    with torch_job(ray_train_loop, {"data": data, "train": asdict(config)}, config.use_gpu, "voice") as (folder, _):
+        saved = torch.load(folder / STATE_FILE, weights_only=True)
+    return saved["candidates"], saved["metrics"]
 
 
 def train_mapper(sources: list[np.ndarray], targets: list[np.ndarray], config: TrainConfig,

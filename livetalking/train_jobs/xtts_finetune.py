@@ -8,13 +8,12 @@ checkpoint with the GPT replaced, written as a new model.pth.
 """
 
 import shutil
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from livetalking.engines.xtts_engine import FINETUNE_FILES, INFERENCE_FILES, require_files
 from livetalking.errors import IntegrityFailure
+from livetalking.train_jobs.ray_train import report_files, torch_job
 
 CHECKPOINT = "model.pth"
 
@@ -77,13 +76,10 @@ def finetune(folder: Path, samples: list[dict], steps: int, lr: float, out: Path
 
 def ray_finetune_loop(config: dict) -> None:
     """The Ray Train worker: fine-tune, then report the losses with the new model.pth as the checkpoint."""
-    import ray.train
     import ray.train.torch
 
-    with tempfile.TemporaryDirectory() as folder:
-        metrics = finetune(Path(config["folder"]), config["samples"], config["steps"], config["lr"], Path(folder),
-                           device=ray.train.torch.get_device())
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+    report_files(lambda folder: finetune(Path(config["folder"]), config["samples"], config["steps"], config["lr"],
+                                         folder, device=ray.train.torch.get_device()))
 
 
 def finetune_job(folder: Path, samples: list[dict], steps: int, lr: float, out: Path, use_gpu: bool) -> dict:
@@ -92,19 +88,8 @@ def finetune_job(folder: Path, samples: list[dict], steps: int, lr: float, out: 
 
     if not ray.is_initialized():
         return {**finetune(folder, samples, steps, lr, out), "ray_train": 0.0}
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
-
-    storage = Path(tempfile.mkdtemp(prefix="xtts-finetune-"))
-    try:
-        result = TorchTrainer(
-            ray_finetune_loop,
-            train_loop_config={"folder": str(folder), "samples": samples, "steps": steps, "lr": lr},
-            scaling_config=ScalingConfig(num_workers=1, use_gpu=use_gpu),
-            run_config=RunConfig(name=f"xtts-{uuid.uuid4().hex[:12]}", storage_path=str(storage))).fit()
-        with result.checkpoint.as_directory() as trained:
-            out.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(Path(trained) / CHECKPOINT, out / CHECKPOINT)
-        return {**result.metrics, "ray_train": 1.0}
-    finally:
-        shutil.rmtree(storage, ignore_errors=True)
+    loop_config = {"folder": str(folder), "samples": samples, "steps": steps, "lr": lr}
+    with torch_job(ray_finetune_loop, loop_config, use_gpu, "xtts") as (trained, metrics):
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(trained / CHECKPOINT, out / CHECKPOINT)
+    return {**metrics, "ray_train": 1.0}
