@@ -51,17 +51,22 @@ def audio_profile(audio_16k: np.ndarray, device: str = "cpu") -> np.ndarray | No
     return pooled(*segment_embeddings(audio_16k, device))
 
 
-def speaker_profile(paths: list[Path], device: str = "cpu") -> np.ndarray:
-    """(256,) unit-length d-vector of the speaker of these takes."""
-    vectors, weights = [], []
-    for path in paths:
-        v, w = segment_embeddings(decode_audio(path, RATE), device)
-        vectors.append(v)
-        weights.append(w)
-    profile = pooled(np.concatenate(vectors), np.concatenate(weights))
+def take_embeddings(paths: list[Path], device: str = "cpu") -> dict[Path, tuple[np.ndarray, np.ndarray]]:
+    """Each take's segment d-vectors and durations, computed once so several profiles can share them."""
+    return {path: segment_embeddings(decode_audio(path, RATE), device) for path in paths}
+
+
+def profile_of(embeddings: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """(256,) unit-length d-vector pooled over the segments of several takes."""
+    profile = pooled(np.concatenate([v for v, _ in embeddings]), np.concatenate([w for _, w in embeddings]))
     if profile is None:
         raise ValueError("no speech segment of at least 1 s in the takes")
     return profile
+
+
+def speaker_profile(paths: list[Path], device: str = "cpu") -> np.ndarray:
+    """(256,) unit-length d-vector of the speaker of these takes."""
+    return profile_of(list(take_embeddings(paths, device).values()))
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

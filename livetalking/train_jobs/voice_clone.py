@@ -35,7 +35,7 @@ from livetalking.platform.tables import ModelKind, ModelStatus, ModelVersion, Vo
 from livetalking.registry.card import ModelCard
 from livetalking.registry.service import promote_model, register_model
 from livetalking.settings import Settings
-from livetalking.train_jobs.speaker_profile import speaker_profile
+from livetalking.train_jobs.speaker_profile import profile_of, take_embeddings
 from livetalking.train_jobs.voice_eval import GateThresholds, HeldOut, evaluate, gate
 from livetalking.train_jobs.voice_parallel import build_corpus
 from livetalking.train_jobs.voice_reference import check_references
@@ -141,6 +141,7 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
     rate = conversion_rate([t.path for t in takes])
     check_references([t.path for t in takes], settings.voice_min_speech_s)
     training, evaluation, held_out = split_held_out(takes)
+    embedded = take_embeddings([t.path for t in takes])
     base = PiperEngine()
     corpus = build_corpus([(decode_audio(t.path, rate), t.text) for t in training], rate, base,
                           lambda f: progress(0.05 + 0.3 * f, "aligning the base voice with the takes"))
@@ -161,7 +162,7 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
                        log_f0_stats(np.concatenate(corpus.target_f0)))
     progress(0.5, "choosing the training step by similarity and intelligibility")
     chosen, warp, selection = select_candidate(candidates, pitch, rate, base,
-                                               speaker_profile([t.path for t in training]), SP_DIMS,
+                                               profile_of([embedded[t.path] for t in training]), SP_DIMS,
                                                TrainConfig.hidden)
     state = candidates[chosen]
     config = {"engine": OFFLINE, "language": language, "sample_rate": rate, "frame_ms": FRAME_MS, "dims": SP_DIMS,
@@ -173,11 +174,11 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
     version = next_version(target, name)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        onnx_diff = write_files(folder, state, config, speaker_profile([t.path for t in takes]))
+        onnx_diff = write_files(folder, state, config, profile_of([embedded[t.path] for t in takes]))
         clone = ConvertedVoiceEngine(OnnxMapper(folder / "model.onnx"), pitch, rate, base, warp)
         audio = decode_audio(evaluation.path, rate)
         text = evaluation.text or transcript(resample(audio, rate, RATE))
-        metrics = evaluate(clone, base, HeldOut(audio, rate, text, speaker_profile([evaluation.path])))
+        metrics = evaluate(clone, base, HeldOut(audio, rate, text, profile_of([embedded[evaluation.path]])))
         metrics.update(held_out=float(held_out), onnx_max_abs_diff=onnx_diff, train_val_l1=train_metrics["val_l1"],
                        train_seconds=train_metrics["seconds"], train_best_step=train_metrics["best_step"],
                        selected_step=float(chosen), warp=warp,

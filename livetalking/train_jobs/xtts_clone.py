@@ -23,7 +23,7 @@ from livetalking.media.audio_features import RATE
 from livetalking.media.audio_io import decode_audio, write_wav
 from livetalking.media.transcribe import transcript
 from livetalking.settings import Settings
-from livetalking.train_jobs.speaker_profile import speaker_profile
+from livetalking.train_jobs.speaker_profile import profile_of, take_embeddings
 from livetalking.train_jobs.voice_clone import (Progress, ReferenceTake, VoiceTarget, VoiceVersion, conversion_rate,
                                                 next_version, register_version, split_held_out, upload_files)
 from livetalking.train_jobs.voice_eval import EVAL_SENTENCES, MANDARIN_SENTENCES, HeldOut, evaluate
@@ -63,6 +63,7 @@ def _clone(takes: list[ReferenceTake], language: str, target: VoiceTarget, setti
     conversion_rate([t.path for t in takes])
     check_references([t.path for t in takes], settings.voice_min_speech_s)
     training, evaluation, held_out = split_held_out(takes)
+    embedded = take_embeddings([t.path for t in takes])
     english = language == "en"
     audio = decode_audio(evaluation.path, RATE)
     text = evaluation.text or (transcript(audio) if english else None)
@@ -84,7 +85,7 @@ def _clone(takes: list[ReferenceTake], language: str, target: VoiceTarget, setti
     engine = XttsEngine(model, latents, language)
     progress(0.5, "evaluating")
     metrics = evaluate(engine, PiperEngine() if english else None,
-                       HeldOut(audio, RATE, text, speaker_profile([evaluation.path])), sentences, english)
+                       HeldOut(audio, RATE, text, profile_of([embedded[evaluation.path]])), sentences, english)
     metrics.update(held_out=float(held_out), reference_takes=float(len(takes)),
                    **{f"finetune_{k}": v for k, v in tuned.items()})
     config = {"engine": XTTS, "language": language, "sample_rate": SAMPLE_RATE, "fine_tuned": fine_tune,
@@ -95,7 +96,7 @@ def _clone(takes: list[ReferenceTake], language: str, target: VoiceTarget, setti
     out = scratch / "version"
     out.mkdir()
     torch.save(latents, out / "model.pt")
-    np.save(out / "speaker.npy", speaker_profile([t.path for t in takes]))
+    np.save(out / "speaker.npy", profile_of([embedded[t.path] for t in takes]))
     (out / "voice.json").write_text(json.dumps(config, indent=2, sort_keys=True))
     extra = ("speaker.npy", "voice.json") + (("model.pth",) if fine_tune else ())
     if fine_tune:
