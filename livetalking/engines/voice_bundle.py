@@ -22,20 +22,14 @@ ONNX_TOLERANCE = 1e-3
 FILES = ("model.pt", "model.onnx", "speaker.npy", "voice.json")
 
 
-def mapper_module(state: dict, config: dict):
-    from livetalking.nets.spectral_mapper import SpectralMapper
-
-    model = SpectralMapper(config["dims"], config["hidden"])
-    model.load_state_dict(state)
-    return model.eval()
-
-
 def export_onnx(state: dict, config: dict, path: Path) -> float:
     """Export the mapper to ONNX and return the largest difference from PyTorch on a probe input."""
     import onnxruntime
     import torch
 
-    model = mapper_module(state, config)
+    from livetalking.nets.spectral_mapper import SpectralMapper
+
+    model = SpectralMapper.from_state(state, config["dims"], config["hidden"])
     probe = torch.from_numpy(np.random.default_rng(0).normal(0, 1, (1, 173, config["dims"])).astype(np.float32))
     probe = probe * model.in_std + model.in_mean
     torch.onnx.export(model, (probe,), str(path), input_names=["coded_sp"], output_names=["mapped_sp"],

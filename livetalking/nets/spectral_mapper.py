@@ -33,6 +33,13 @@ class SpectralMapper(nn.Module):
         nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
 
+    @classmethod
+    def from_state(cls, state: dict, dims: int, hidden: int) -> "SpectralMapper":
+        """A trained mapper in eval mode."""
+        model = cls(dims, hidden)
+        model.load_state_dict(state)
+        return model.eval()
+
     def set_normalisation(self, in_mean, in_std, out_mean, out_std) -> None:
         for name, value in (("in_mean", in_mean), ("in_std", in_std), ("out_mean", out_mean), ("out_std", out_std)):
             getattr(self, name).copy_(torch.as_tensor(value, dtype=torch.float32))

@@ -30,9 +30,7 @@ def torch_mapper(state: dict, dims: int, hidden: int):
 
     from livetalking.nets.spectral_mapper import SpectralMapper
 
-    model = SpectralMapper(dims, hidden)
-    model.load_state_dict(state)
-    model.eval()
+    model = SpectralMapper.from_state(state, dims, hidden)
 
     def mapper(coded_sp: np.ndarray) -> np.ndarray:
         with torch.no_grad():
