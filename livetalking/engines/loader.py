@@ -7,6 +7,7 @@ from livetalking.engines.base import VoiceEngine
 from livetalking.errors import Conflict
 from livetalking.platform.store import ArtifactStore
 from livetalking.platform.tables import ModelVersion
+from livetalking.registry.service import stored_files
 from livetalking.settings import Settings
 
 CACHED = 4
@@ -15,7 +16,7 @@ _lock = threading.Lock()
 
 
 def _load(model: ModelVersion, store: ArtifactStore, settings: Settings) -> VoiceEngine:
-    files = {**model.config.get("files", {}), **{f"model.{fmt}": a for fmt, a in model.artifacts.items()}}
+    files = stored_files(model)
     if model.backbone == "offline":
         from livetalking.engines.voice_bundle import engine_from_files
 

@@ -73,11 +73,12 @@ class OnnxMapper:
 
 
 def engine_from_files(files: dict[str, dict], store: ArtifactStore) -> ConvertedVoiceEngine:
-    """The serving engine of a stored version (every file sha256-checked on read)."""
+    """The serving engine of a stored version; `files` as registry.stored_files gives them (artifacts by format,
+    the config's files by name), every one sha256-checked on read."""
     config = json.loads(store.get_bytes(files["voice.json"]["key"], sha256=files["voice.json"]["sha256"]))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.onnx"
-        path.write_bytes(store.get_bytes(files["model.onnx"]["key"], sha256=files["model.onnx"]["sha256"]))
+        path.write_bytes(store.get_bytes(files["onnx"]["key"], sha256=files["onnx"]["sha256"]))
         mapper = OnnxMapper(path)
     pitch = PitchStats(tuple(config["pitch"]["source"]), tuple(config["pitch"]["target"]))
     return ConvertedVoiceEngine(mapper, pitch, int(config["sample_rate"]), warp=float(config.get("warp", 1.0)))

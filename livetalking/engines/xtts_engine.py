@@ -123,6 +123,6 @@ def engine_from_files(files: dict[str, dict], store: ArtifactStore, config: dict
                 shutil.copyfile(local, partial)
                 partial.replace(checkpoint)
     model = load_model(folder, device_name(), checkpoint)
-    with store.open_local(files["model.pt"]["key"], sha256=files["model.pt"]["sha256"]) as local:
+    with store.open_local(files["pt"]["key"], sha256=files["pt"]["sha256"]) as local:
         latents = torch.load(local, weights_only=True)
     return XttsEngine(model, latents, config["language"])

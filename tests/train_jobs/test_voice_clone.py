@@ -16,6 +16,7 @@ from livetalking.media.audio_io import decode_audio, resample, write_wav
 from livetalking.platform.auth import ensure_tenant
 from livetalking.platform.db import session_scope
 from livetalking.platform.tables import ModelVersion, Voice
+from livetalking.registry.service import stored_files
 from livetalking.serve_apps.api.app import build_context
 from livetalking.train_jobs.speaker_profile import audio_profile, similarity, speaker_profile
 from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
@@ -55,8 +56,8 @@ def test_clone_beats_the_base_voice_and_registers_a_verified_version(voice_targe
         voice = session.get(Voice, target.voice_id)
         assert voice.active_version_id == model.id and voice.state == "ready"
         assert model.backbone == "offline" and model.sample_rate == 16000 and set(model.formats) == {"pt", "onnx"}
-        files = {**model.config["files"], "model.onnx": model.artifacts["onnx"]}
-    assert "/models/voices/" in files["model.onnx"]["key"]
+        files = stored_files(model)
+    assert "/models/voices/" in files["onnx"]["key"]
     config = json.loads(target.store.get_bytes(files["voice.json"]["key"], files["voice.json"]["sha256"]))
     assert config["sample_rate"] == 16000 and config["pitch"]["target"][0] < config["pitch"]["source"][0]
 
