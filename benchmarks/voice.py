@@ -19,13 +19,13 @@ from livetalking.engines.loader import engine_for
 from livetalking.engines.piper_engine import PiperEngine
 from livetalking.engines.xtts_engine import base_folder
 from livetalking.media.audio_io import decode_audio, write_wav
-from livetalking.platform.auth import ensure_tenant
 from livetalking.platform.db import session_scope
-from livetalking.platform.tables import ModelVersion, Voice
+from livetalking.platform.tables import ModelVersion
 from livetalking.serve_apps.api.app import build_context
 from livetalking.settings import Settings
-from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
+from livetalking.train_jobs.voice_clone import ReferenceTake, clone_speaker
 from tests.fixtures.media import librivox
+from tests.fixtures.voices import new_voice_target
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = ("Good morning, and welcome to the show.", "Today we look at three new phones and one old favourite.",
@@ -86,12 +86,7 @@ def clone_row(engine_name: str, minutes: float, scratch: Path, long_rows: list) 
         (scratch / "models" / "base").mkdir(parents=True, exist_ok=True)
         (scratch / "models" / "base" / "xtts_v2").symlink_to(base_folder(ROOT / "models").resolve())
     context = build_context(settings)
-    with session_scope(context.engine) as session:
-        tenant = ensure_tenant(session, "bench")
-        voice = Voice(display_name="bench", tenant_id=tenant.id)
-        session.add(voice)
-        session.flush()
-        target = VoiceTarget(context.engine, context.store, tenant.id, voice.id)
+    target = new_voice_target(context, "bench", "bench")
     takes = reference_takes(scratch, minutes)
     started = time.perf_counter()
     version = clone_speaker(takes, engine=engine_name, target=target, settings=settings)

@@ -13,29 +13,22 @@ from livetalking.engines.voice_bundle import engine_from_files
 from livetalking.errors import InvalidInput, MissingBaseModel
 from livetalking.media.audio_features import RATE, voice_activity
 from livetalking.media.audio_io import decode_audio, resample, write_wav
-from livetalking.platform.auth import ensure_tenant
 from livetalking.platform.db import session_scope
 from livetalking.platform.tables import ModelVersion, Voice
 from livetalking.registry.service import stored_files
 from livetalking.serve_apps.api.app import build_context
 from livetalking.train_jobs.speaker_profile import audio_profile, similarity, speaker_profile
-from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
+from livetalking.train_jobs.voice_clone import ReferenceTake, clone_speaker
 from tests.conftest import make_settings
 from tests.fixtures.media import librivox, shared
+from tests.fixtures.voices import new_voice_target
 
 
 @pytest.fixture
 def voice_target(tmp_path):
     def make(**overrides):
         settings = make_settings(tmp_path, voice_train_steps=300, **overrides)
-        context = build_context(settings)
-        with session_scope(context.engine) as session:
-            tenant = ensure_tenant(session, "own")
-            voice = Voice(display_name="Reader", tenant_id=tenant.id)
-            session.add(voice)
-            session.flush()
-            target = VoiceTarget(context.engine, context.store, tenant.id, voice.id)
-        return settings, target
+        return settings, new_voice_target(build_context(settings), "own", "Reader")
     return make
 
 
