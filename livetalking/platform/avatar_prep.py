@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 
 from livetalking.errors import InvalidInput, NotFound
 from livetalking.platform.tables import Avatar, PreparedTake, PreparedTakePublic, Task
-from livetalking.platform.tasks import create_task
+from livetalking.platform.tasks import create_task, task_summary
 
 TASK_TYPE = "avatars:preprocess"
 
@@ -33,9 +33,7 @@ def describe_preparation(session: Session, avatar: Avatar) -> dict:
     task = session.get(Task, avatar.task_id) if avatar.task_id else None
     rows = prepared_takes(session, avatar.id)
     return {
-        "task": None if task is None else {"id": str(task.id), "state": task.state.value, "progress": task.progress,
-                                           "message": task.message, "error": task.error,
-                                           "error_code": task.error_code},
+        "task": task_summary(task),
         "prepared_takes": [PreparedTakePublic.model_validate(r).model_dump(mode="json") for r in rows],
         "preview_url": f"/api/v1/avatars/{avatar.id}/preview.png" if any(r.preview_key for r in rows) else None,
     }

@@ -182,3 +182,11 @@ class TaskContext:
         """Persist a checkpoint; a retry after a crash starts from it."""
         self.checkpoint = checkpoint
         save_checkpoint(self.engine, self.task_id, checkpoint)
+
+
+def task_summary(task: Task | None) -> dict | None:
+    """What a persona's detail view shows of the task working on it."""
+    if task is None:
+        return None
+    return {"id": str(task.id), "state": task.state.value, "progress": task.progress, "message": task.message,
+            "error": task.error, "error_code": task.error_code}

@@ -10,7 +10,7 @@ from livetalking.engines.catalog import check_engine, require_weights
 from livetalking.errors import InvalidInput
 from livetalking.platform.personas import check_takes
 from livetalking.platform.tables import ModelVersion, PersonaCreate, Task, Voice
-from livetalking.platform.tasks import create_task
+from livetalking.platform.tasks import create_task, task_summary
 
 TASK_TYPE = "voices:train"
 
@@ -61,9 +61,7 @@ def describe_voice(session: Session, voice: Voice) -> dict:
     task = session.get(Task, voice.task_id) if voice.task_id else None
     active = session.get(ModelVersion, voice.active_version_id) if voice.active_version_id else None
     return {
-        "task": None if task is None else {"id": str(task.id), "state": task.state.value, "progress": task.progress,
-                                           "message": task.message, "error": task.error,
-                                           "error_code": task.error_code, "result": task.result},
+        "task": None if task is None else {**task_summary(task), "result": task.result},
         "engine": active.backbone if active else None,
         "sample_rate": active.sample_rate if active else None,
     }

@@ -67,6 +67,8 @@ class AvatarDetail(PersonaPublic):
 
 avatars_router = persona_router(Avatar, "avatars", on_created=_start_preparation, detail_model=AvatarDetail,
                                 describe=describe_preparation)
+
+
 def _start_cloning(session, context, principal, voice: Voice, body: VoiceCreate) -> None:
     if voice.take_ids:
         queue_cloning(session, voice, body, principal.key_id, context.task_types, context.settings.task_max_attempts,
