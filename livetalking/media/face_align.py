@@ -1,8 +1,11 @@
 """Square face crops for the lip-sync model (96, 160, 256 px) with the mouth in a fixed place, and their inverses.
 
 Each frame gets one similarity transform (rotation, uniform scale, translation) fitted by least squares
-(Umeyama) from four anchor points (eye centres, nose tip, mouth centre) to a canonical template, so
-the face is upright and the mouth sits at (0.5, 0.72) of every crop; the inverse pastes a crop back.
+(Umeyama) from the eye centres and the nose tip to a canonical template, so the face is upright and
+a neutral mouth sits at (0.5, 0.72) of every crop; the inverse pastes a crop back. The mouth is not
+an anchor: with it, opening the mouth moved the whole crop (the eyes rose in it), and a lip-sync
+generator then read the mouth from where the eyes sat instead of from the audio (measured: driving
+it with unrelated audio kept the mouth-opening correlation at 0.53).
 """
 
 import cv2
@@ -11,8 +14,9 @@ import numpy as np
 from livetalking.media.face_regions import LIPS_OUTER, anchor_points
 
 CROP_SIZES = (96, 160, 256)
-# Canonical anchor positions as fractions of the crop side: right eye, left eye, nose tip, mouth centre.
+# Canonical positions as fractions of the crop side: right eye, left eye, nose tip (the anchors), mouth centre.
 TEMPLATE = np.array([[0.34, 0.38], [0.66, 0.38], [0.50, 0.56], [0.50, 0.72]])
+ANCHORS = 3
 
 
 def similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -37,7 +41,7 @@ def invert(affine: np.ndarray) -> np.ndarray:
 
 def crop_transform(landmarks: np.ndarray, size: int) -> np.ndarray:
     """(2, 3) image -> crop map for a size x size crop."""
-    return similarity(anchor_points(landmarks), TEMPLATE * size)
+    return similarity(anchor_points(landmarks)[:ANCHORS], TEMPLATE[:ANCHORS] * size)
 
 
 def warp_crop(frame: np.ndarray, transform: np.ndarray, size: int) -> np.ndarray:

@@ -79,7 +79,7 @@ def test_paste_back_inverts_the_crop(clips, tracked):
     transform = crop_transform(landmarks, 256)
     crop = warp_crop(frame, transform, 256)
     mask = np.zeros((256, 256), np.float32)
-    mask[64:192, 64:192] = 1.0
+    mask[96:240, 48:208] = 1.0  # the lower face, mouth included
     restored = paste_back(np.zeros_like(frame), crop, transform, mask)
     centre = mouth_centre(landmarks).round().astype(int)
     patch = (slice(centre[1] - 10, centre[1] + 10), slice(centre[0] - 10, centre[0] + 10))
