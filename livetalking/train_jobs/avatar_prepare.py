@@ -14,6 +14,7 @@ Layout under tenants/<tenant>/avatars/<avatar>/prepared/<take>/:
                               mel window start per video frame
   preview.png                 a composited frame beside its matte
   manifest.json               versions, parameters, checksums of every file, quality report
+                              (the schema: train_jobs/prepared_manifest.PreparedManifest)
 """
 
 import hashlib
@@ -39,11 +40,12 @@ from livetalking.media.quality import AudioStats, FrameStats, audio_stats, build
 from livetalking.media.video_io import VideoWriter, frame_count, iter_frames
 from livetalking.platform.store import ArtifactStore, make_store, scoped_key
 from livetalking.settings import Settings
+from livetalking.train_jobs.prepared_manifest import Parameters, PreparedManifest
 
 CHUNK_SECONDS = 10.0
 WARMUP_FRAMES = 12
 KEY_SAMPLES = 8
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -198,20 +200,16 @@ def prepare_take(settings: Settings, store: ArtifactStore, tenant_id: str, avata
                  for s in json.loads(store.get_bytes(done[i]["files"]["stats.json"]["key"],
                                                      done[i]["files"]["stats.json"]["sha256"]))]
         report = build_report(stats, key, audio)
-        manifest = {
-            "pipeline_version": PIPELINE_VERSION, "livetalking": __version__,
-            "versions": {"opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
-                         "models": {n: _sha256(base_model_path(models_root, n)) for n in
-                                    ("selfie_segmentation", "face_detection_short_range", "face_landmark")}},
-            "take_id": take_id, "frames": total, "fps": fps,
-            "parameters": {"key": key.as_dict(), "chunk_seconds": CHUNK_SECONDS, "warmup_frames": WARMUP_FRAMES,
-                           "crop_sizes": list(CROP_SIZES), "crop_template": TEMPLATE.tolist()},
-            "chunks": [done[i] for i in sorted(done)],
-            "files": files,
-            "quality": asdict(report),
-        }
+        manifest = PreparedManifest(
+            pipeline_version=PIPELINE_VERSION, livetalking=__version__,
+            versions={"opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
+                      "models": {n: _sha256(base_model_path(models_root, n)) for n in
+                                 ("selfie_segmentation", "face_detection_short_range", "face_landmark")}},
+            take_id=take_id, frames=total, fps=fps,
+            parameters=Parameters(key=key.as_dict(), chunk_seconds=CHUNK_SECONDS, warmup_frames=WARMUP_FRAMES,
+                                  crop_sizes=list(CROP_SIZES), crop_template=TEMPLATE.tolist()),
+            chunks=[done[i] for i in sorted(done)], files=files, quality=asdict(report))
         manifest_path = scratch / "manifest.json"
-        manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        manifest_path.write_text(manifest.model_dump_json(indent=1))
         stored = store.put_file(f"{prefix}/manifest.json", manifest_path)
-    manifest["manifest"] = {"key": stored.key, "sha256": stored.sha256}
-    return manifest
+    return {**manifest.model_dump(mode="json"), "manifest": {"key": stored.key, "sha256": stored.sha256}}
