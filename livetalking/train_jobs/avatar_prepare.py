@@ -14,7 +14,7 @@ Layout under tenants/<tenant>/avatars/<avatar>/prepared/<take>/:
                               mel window start per video frame
   preview.png                 a composited frame beside its matte
   manifest.json               versions, parameters, checksums of every file, quality report
-                              (the schema: train_jobs/prepared_manifest.PreparedManifest)
+                              (the schema: platform/prepared_manifest.PreparedManifest)
 """
 
 import hashlib
@@ -40,7 +40,7 @@ from livetalking.media.quality import AudioStats, FrameStats, audio_stats, build
 from livetalking.media.video_io import VideoWriter, frame_count, iter_frames
 from livetalking.platform.store import ArtifactStore, make_store, scoped_key
 from livetalking.settings import Settings
-from livetalking.train_jobs.prepared_manifest import Parameters, PreparedManifest
+from livetalking.platform.prepared_manifest import Parameters, PreparedManifest
 
 CHUNK_SECONDS = 10.0
 WARMUP_FRAMES = 12
