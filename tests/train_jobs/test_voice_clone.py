@@ -18,7 +18,8 @@ from livetalking.platform.tables import ModelVersion, Voice
 from livetalking.registry.service import stored_files
 from livetalking.serve_apps.api.app import build_context
 from livetalking.train_jobs.speaker_profile import audio_profile, similarity, speaker_profile
-from livetalking.train_jobs.voice_clone import ReferenceTake, clone_speaker
+from livetalking.train_jobs.voice_clone import clone_speaker
+from livetalking.train_jobs.voice_takes import ReferenceTake
 from tests.conftest import make_settings
 from tests.fixtures.media import librivox, shared
 from tests.fixtures.voices import new_voice_target
@@ -46,7 +47,7 @@ def test_clone_beats_the_base_voice_and_registers_a_verified_version(voice_targe
     assert 0 < m["cepstral_distortion_db"] < 30 and 0 < m["base_cepstral_distortion_db"] < 30
     with session_scope(target.db) as session:
         model = session.get(ModelVersion, version.model_id)
-        voice = session.get(Voice, target.voice_id)
+        voice = session.get(Voice, target.persona_id)
         assert voice.active_version_id == model.id and voice.state == "ready"
         assert model.backbone == "offline" and model.sample_rate == 16000 and set(model.formats) == {"pt", "onnx"}
         files = stored_files(model)
@@ -67,7 +68,7 @@ def test_clone_beats_the_base_voice_and_registers_a_verified_version(voice_targe
 def _nothing_left(target) -> None:
     with session_scope(target.db) as session:
         assert not list(session.exec(select(ModelVersion)))
-        assert session.get(Voice, target.voice_id).active_version_id is None
+        assert session.get(Voice, target.persona_id).active_version_id is None
     assert not [p for p in target.store.root.rglob("*") if p.is_file()]
 
 
@@ -114,7 +115,7 @@ def test_a_version_below_the_gate_stays_a_candidate_and_flags_the_voice(voice_ta
     first = clone_speaker(references(), target=target, settings=settings)
     assert first.status == "candidate" and any("similarity" in f for f in first.gate_failures)
     with session_scope(target.db) as session:
-        voice = session.get(Voice, target.voice_id)
+        voice = session.get(Voice, target.persona_id)
         assert voice.state == "review" and voice.active_version_id is None and voice.metrics["similarity"] > 0
 
 
@@ -127,7 +128,7 @@ def test_xtts_clones_zero_shot_with_cached_latents_and_speaks_through_the_loader
     assert {"similarity", "base_similarity", "wer", "rtf", "first_chunk_ms"} <= set(version.metrics)
     with session_scope(target.db) as session:
         model = session.get(ModelVersion, version.model_id)
-        assert session.get(Voice, target.voice_id).state == "review"
+        assert session.get(Voice, target.persona_id).state == "review"
     assert model.sample_rate == 24000 and model.formats == ["pt"] and model.config["language"] == "en"
     engine = engine_for(model, target.store, settings)
     assert engine.synthesize("Hello there.").size > 0
