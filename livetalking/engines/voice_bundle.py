@@ -15,16 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from livetalking.engines.converted_voice import ConvertedVoiceEngine, PitchStats
-from livetalking.errors import IntegrityFailure
 from livetalking.platform.store import ArtifactStore
+from livetalking.registry import exporters
 
-ONNX_TOLERANCE = 1e-3
 FILES = ("model.pt", "model.onnx", "speaker.npy", "voice.json")
 
 
 def export_onnx(state: dict, config: dict, path: Path) -> float:
-    """Export the mapper to ONNX and return the largest difference from PyTorch on a probe input."""
-    import onnxruntime
+    """Export the mapper to ONNX (dynamic frame axis) and return the largest difference from PyTorch on a probe."""
     import torch
 
     from livetalking.nets.spectral_mapper import SpectralMapper
@@ -32,17 +30,9 @@ def export_onnx(state: dict, config: dict, path: Path) -> float:
     model = SpectralMapper.from_state(state, config["dims"], config["hidden"])
     probe = torch.from_numpy(np.random.default_rng(0).normal(0, 1, (1, 173, config["dims"])).astype(np.float32))
     probe = probe * model.in_std + model.in_mean
-    torch.onnx.export(model, (probe,), str(path), input_names=["coded_sp"], output_names=["mapped_sp"],
-                      dynamic_axes={"coded_sp": {1: "frames"}, "mapped_sp": {1: "frames"}}, dynamo=False,
-                      opset_version=17)
-    with torch.no_grad():
-        expected = model(probe).numpy()
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"coded_sp": probe.numpy()})[0]
-    diff = float(np.abs(got - expected).max())
-    if diff > ONNX_TOLERANCE:
-        raise IntegrityFailure(f"the ONNX mapper differs from PyTorch by {diff:.2e}", code="voice.onnx_mismatch")
-    return diff
+    return exporters.export_onnx(model, (probe,), path, ["coded_sp"], ["mapped_sp"],
+                                 {"coded_sp": {1: "frames"}, "mapped_sp": {1: "frames"}},
+                                 code="voice.onnx_mismatch").max_abs_diff
 
 
 def write_files(folder: Path, state: dict, config: dict, speaker: np.ndarray) -> float:
@@ -60,13 +50,7 @@ class OnnxMapper:
     """The exported mapper in onnxruntime (CUDA first when the GPU build is installed)."""
 
     def __init__(self, path: Path):
-        import onnxruntime
-
-        wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        providers = [p for p in wanted if p in onnxruntime.get_available_providers()]
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=providers)
+        self.session = exporters.onnx_session(path, threads=1)
 
     def __call__(self, coded_sp: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"coded_sp": coded_sp[None].astype(np.float32)})[0][0]
