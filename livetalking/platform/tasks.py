@@ -163,7 +163,8 @@ def recover_stale(engine: Engine, timeout_s: float, requeue: bool = True) -> lis
 
 @dataclass
 class TaskContext:
-    """What a handler sees: its payload, its checkpoint, and a way to report progress (which raises on cancel)."""
+    """What a handler sees: its payload, its checkpoint, and a way to report progress (which raises on cancel);
+    `on_ray` says the task runs inside a Ray cluster (so training can be a Ray Train job), not in a local thread."""
 
     task_id: uuid.UUID
     tenant_id: uuid.UUID
@@ -172,6 +173,7 @@ class TaskContext:
     engine: Engine
     store: ArtifactStore
     settings: Settings
+    on_ray: bool = False
 
     def report(self, progress: float, message: str) -> None:
         """Record progress; raises TaskCancelled when a cancel was requested."""

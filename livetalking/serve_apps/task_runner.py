@@ -56,7 +56,7 @@ class RayExecutor:
         self.refs: dict[uuid.UUID, object] = {}
 
     def submit(self, task: Task) -> str:
-        ref = self.remote.options(name=f"task:{task.type}").remote(task.id, self.settings)
+        ref = self.remote.options(name=f"task:{task.type}").remote(task.id, self.settings, None, True)
         self.refs[task.id] = ref
         return ref.hex()
 

@@ -18,8 +18,10 @@ def _beat(engine, task_id: uuid.UUID, interval_s: float, stop: threading.Event) 
         heartbeat(engine, task_id)
 
 
-def execute_task(task_id: uuid.UUID, settings: Settings, handlers: Mapping[str, Handler] | None = None) -> str:
-    """Run the handler of a claimed task, keep its heartbeat, and record success, failure or cancellation."""
+def execute_task(task_id: uuid.UUID, settings: Settings, handlers: Mapping[str, Handler] | None = None,
+                 on_ray: bool = False) -> str:
+    """Run the handler of a claimed task, keep its heartbeat, and record success, failure or cancellation;
+    `on_ray` when it runs as a Ray task."""
     handlers = DEFAULT_HANDLERS if handlers is None else handlers
     engine = make_engine(settings.effective_database_url)
     try:
@@ -27,7 +29,7 @@ def execute_task(task_id: uuid.UUID, settings: Settings, handlers: Mapping[str, 
             task = session.get(Task, task_id)
         ctx = TaskContext(task_id=task.id, tenant_id=task.tenant_id, payload=dict(task.payload),
                           checkpoint=dict(task.checkpoint), engine=engine, store=make_store(settings),
-                          settings=settings)
+                          settings=settings, on_ray=on_ray)
         stop = threading.Event()
         beater = threading.Thread(target=_beat, args=(engine, task_id, settings.task_heartbeat_timeout_s / 3, stop),
                                   daemon=True)
