@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from livetalking.errors import Conflict, InvalidInput
+from livetalking.errors import Conflict, InvalidInput, NotFound
 from livetalking.platform.db import session_scope
 from livetalking.platform.tables import Avatar, ModelVersion, PersonaCreate, PersonaUpdate, Take, TakeKind, Voice
 from livetalking.platform.tenancy import get_owned
@@ -48,6 +48,26 @@ def set_state(engine: Engine, table: type[Persona], persona_id: uuid.UUID, state
         if metrics is not None and persona.active_version_id is None:
             persona.metrics = metrics
         session.add(persona)
+
+
+def persona_version(session: Session, persona: Persona, wanted: str | None, not_ready: str) -> ModelVersion:
+    """The persona's active version (Conflict `not_ready` when it has none), or the named one (v3 or a model id)."""
+    noun = _noun(type(persona))
+    if wanted is None:
+        if persona.active_version_id is None:
+            action = "train it" if isinstance(persona, Avatar) else "clone it"
+            raise Conflict(f"the {noun} has no active version yet: {action}, or name a version", code=not_ready)
+        return session.get(ModelVersion, persona.active_version_id)
+    query = select(ModelVersion).where(ModelVersion.tenant_id == persona.tenant_id,
+                                       ModelVersion.target_id == persona.id)
+    try:
+        query = query.where(ModelVersion.id == uuid.UUID(wanted))
+    except ValueError:
+        query = query.where(ModelVersion.version == wanted)
+    model = session.exec(query).first()
+    if model is None:
+        raise NotFound(f"the {noun} has no version {wanted!r}", code=f"{noun}.version_not_found")
+    return model
 
 
 def get_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID, persona_id: uuid.UUID) -> Persona:

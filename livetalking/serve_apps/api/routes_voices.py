@@ -5,13 +5,11 @@ import uuid
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlmodel import select
 
 from livetalking.engines.loader import engine_for
-from livetalking.errors import Conflict, NotFound
 from livetalking.media.audio_io import pcm16, wav_bytes, wav_header
-from livetalking.platform.personas import get_persona
-from livetalking.platform.tables import ModelVersion, TaskPublic, Voice
+from livetalking.platform.personas import get_persona, persona_version
+from livetalking.platform.tables import TaskPublic, Voice
 from livetalking.platform.voice_cloning import CloneRequest, queue_cloning
 from livetalking.serve_apps.api.deps import ContextDep, Operator, SessionDep, Viewer
 
@@ -35,29 +33,12 @@ def clone(voice_id: uuid.UUID, body: CloneRequest, principal: Operator, session:
     return task
 
 
-def _version(session, voice: Voice, wanted: str | None) -> ModelVersion:
-    if wanted is None:
-        if voice.active_version_id is None:
-            raise Conflict("the voice has no active version yet: clone it, or name a version",
-                           code="voice.not_ready")
-        return session.get(ModelVersion, voice.active_version_id)
-    query = select(ModelVersion).where(ModelVersion.tenant_id == voice.tenant_id, ModelVersion.target_id == voice.id)
-    try:
-        query = query.where(ModelVersion.id == uuid.UUID(wanted))
-    except ValueError:
-        query = query.where(ModelVersion.version == wanted)
-    model = session.exec(query).first()
-    if model is None:
-        raise NotFound(f"the voice has no version {wanted!r}", code="voice.version_not_found")
-    return model
-
-
 @router.post("/{voice_id}:preview", response_class=Response,
              responses={200: {"content": {"audio/wav": {}}, "description": "16-bit mono PCM WAV"}})
 def preview(voice_id: uuid.UUID, body: PreviewRequest, principal: Viewer, session: SessionDep, context: ContextDep):
     """Speak `text` in the voice (its active version, or `version`)."""
     voice = get_persona(session, Voice, principal.tenant_id, voice_id)
-    model = _version(session, voice, body.version)
+    model = persona_version(session, voice, body.version, "voice.not_ready")
     engine = engine_for(model, context.store, context.settings)
     headers = {"X-Voice-Version": model.version, "X-Sample-Rate": str(engine.sample_rate)}
     if not body.stream:
