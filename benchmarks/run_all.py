@@ -1,6 +1,6 @@
 """Run every benchmark and print its table."""
 
-from benchmarks import (cold_start, matting_methods, preprocess, registry_listing, upload_chunk_memory,
+from benchmarks import (avatar, cold_start, matting_methods, preprocess, registry_listing, upload_chunk_memory,
                         upload_throughput, voice, voice_augmentation)
 
 
@@ -13,6 +13,7 @@ def main() -> None:
     matting_methods.main()
     voice.main()
     voice_augmentation.main()
+    avatar.main()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 tasks_app = typer.Typer(help="The task center.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of your tenant.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (local database access).", no_args_is_help=True)
-avatars_app = typer.Typer(help="Avatars: prepare takes, inspect the quality report.", no_args_is_help=True)
+avatars_app = typer.Typer(help="Avatars: prepare takes, inspect the quality report, train the lip-sync model.",
+                          no_args_is_help=True)
 voices_app = typer.Typer(help="Voices: clone from audio takes, listen to a preview.", no_args_is_help=True)
 for sub, name in ((takes_app, "takes"), (consents_app, "consents"), (models_app, "models"),
                   (tasks_app, "tasks"), (keys_app, "keys"), (tenants_app, "tenants"), (avatars_app, "avatars"),
@@ -57,6 +58,16 @@ def _api(url: str, api_key: str, method: str, path: str, **kwargs):
     """Call the API; an error answer ends the command with its code, an unreachable server with exit 1."""
     try:
         return _client(url, api_key).request(method, path, **kwargs)
+    except LiveTalkingError as e:
+        _fail(e)
+    except httpx.TransportError as e:
+        _unreachable(url, e)
+
+
+def _save(url: str, api_key: str, method: str, path: str, output: Path, **kwargs) -> dict[str, str]:
+    """Download an answer into `output` (complete or not at all); its headers. Errors end the command like _api."""
+    try:
+        return _client(url, api_key).save(method, path, output, **kwargs)
     except LiveTalkingError as e:
         _fail(e)
     except httpx.TransportError as e:
@@ -247,6 +258,43 @@ def avatars_prepare(take_id: uuid.UUID, name: Annotated[str | None, typer.Option
     _print(_api(url, api_key, "GET", f"/api/v1/avatars/{avatar['id']}"))
 
 
+@avatars_app.command("train")
+def avatars_train(avatar_id: uuid.UUID,
+                  preset: Annotated[str | None, typer.Option(help="preview (160 px, CPU) or quality (256 px)")] = None,
+                  epochs: Annotated[int | None, typer.Option(help="epochs (default: the preset's)")] = None,
+                  wait: Annotated[bool, typer.Option(help="follow the task with a progress bar")] = True,
+                  url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Train the avatar's lip-sync model from its prepared takes; the new version is evaluated and gated."""
+    body = {k: v for k, v in {"preset": preset, "epochs": epochs}.items() if v is not None}
+    task = _api(url, api_key, "POST", f"/api/v1/avatars/{avatar_id}:train", json=body)
+    err.print(f"avatar {avatar_id}: training task {task['id']}")
+    if wait:
+        _print(_follow_task(url, api_key, task["id"]).get("result"))
+        return
+    _print(task)
+
+
+@app.command("render")
+def render(avatar_id: uuid.UUID,
+           output: Annotated[Path, typer.Option("-o", "--output", help="the video to write (.mp4, or .webm)")],
+           audio_take: Annotated[uuid.UUID | None, typer.Option(help="an audio take to say")] = None,
+           text: Annotated[str | None, typer.Option(help="text to say in --voice")] = None,
+           voice: Annotated[uuid.UUID | None, typer.Option(help="the voice that says --text")] = None,
+           background: Annotated[str, typer.Option(help="#RRGGBB, or transparent (WebM with alpha)")] = "#00b140",
+           version: Annotated[str | None, typer.Option(help="an avatar version (v2) or model id")] = None,
+           url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Render the avatar saying an audio take (--audio-take) or a text in a voice (--text, --voice)."""
+    body = {"avatar_id": str(avatar_id), "background": background, "version": version,
+            "audio_take_id": str(audio_take) if audio_take else None, "text": text,
+            "voice_id": str(voice) if voice else None}
+    created = _api(url, api_key, "POST", "/api/v1/renders", json={k: v for k, v in body.items() if v is not None})
+    err.print(f"render {created['id']}")
+    result = _follow_task(url, api_key, created["id"])["result"]
+    _save(url, api_key, "GET", f"/api/v1/renders/{created['id']}/video", output)
+    err.print(f"wrote {output} ({result['frames']} frames at {result['fps']:g} fps, {result['duration_s']:.1f} s, "
+              f"avatar version {result['version']})")
+
+
 @avatars_app.command("show")
 def avatars_show(avatar_id: uuid.UUID, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """State, quality reports and preview URL of an avatar."""
@@ -302,12 +350,7 @@ def voices_preview(voice_id: uuid.UUID, text: str,
                    url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Speak TEXT in the voice and write it to a WAV file."""
     body = {"text": text, "version": version, "stream": stream}
-    try:
-        headers = _client(url, api_key).save("POST", f"/api/v1/voices/{voice_id}:preview", output, json=body)
-    except LiveTalkingError as e:
-        _fail(e)
-    except httpx.TransportError as e:
-        _unreachable(url, e)
+    headers = _save(url, api_key, "POST", f"/api/v1/voices/{voice_id}:preview", output, json=body)
     err.print(f"wrote {output} ({output.stat().st_size} bytes, version {headers.get('x-voice-version')}, "
               f"{headers.get('x-sample-rate')} Hz)")
 

@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     voice_gate_max_wer: float = 0.25
     voice_gate_max_rtf: float = 0.3
 
+    avatar_preset: Literal["preview", "quality"] = "preview"
+    avatar_epochs: int | None = None
+    avatar_use_gpu: bool = False
+    avatar_train_workers: int = 1
+    avatar_gate_min_mouth_corr: float = 0.3
+    avatar_gate_min_corr_margin: float = 0.1
+    avatar_gate_max_landmark_ratio: float = 0.9
+    train_storage: str = ""
+    train_max_failures: int = 2
+
     bootstrap_tenant: str = "default"
     log_level: str = Field(default="INFO")
 
@@ -65,6 +75,8 @@ class Settings(BaseSettings):
     def _check(self) -> "Settings":
         if self.store_backend == "s3" and not self.s3_bucket:
             raise ValueError("LT_S3_BUCKET is required with LT_STORE_BACKEND=s3")
+        if self.avatar_train_workers < 1:
+            raise ValueError("LT_AVATAR_TRAIN_WORKERS must be at least 1")
         if self.max_upload_bytes <= 0:
             raise ValueError("LT_MAX_UPLOAD_BYTES must be positive")
         return self

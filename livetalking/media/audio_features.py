@@ -26,6 +26,9 @@ N_MELS = 80
 FMIN, FMAX = 55.0, 7600.0
 MEL_FPS = RATE / HOP
 SYNC_WINDOW = 16
+# The lip-sync model's window of a video frame starts this many mel frames before the frame does (75 ms
+# of context before, 125 ms after: the mouth shapes a sound slightly before it is heard).
+AUDIO_LEAD = 6
 LOG_FLOOR = -5.0
 APERIODIC = 0.35
 TARGET_RMS_DB, PEAK_DB = -20.0, -1.0
@@ -90,11 +93,29 @@ def mel_window_start(video_frame: int, fps: float) -> int:
     return int(np.floor(MEL_FPS * video_frame / fps + 1e-9))
 
 
-def mel_windows(mel: np.ndarray, video_frames: int, fps: float) -> np.ndarray:
-    """(video_frames, 16, 80): each video frame's mel window, padded with silence past the end."""
-    padded = np.concatenate([mel, np.full((SYNC_WINDOW, mel.shape[1]), LOG_FLOOR, mel.dtype)])
-    starts = np.array([min(mel_window_start(k, fps), len(mel)) for k in range(video_frames)])
-    return padded[starts[:, None] + np.arange(SYNC_WINDOW)[None, :]]
+def mel_windows(mel: np.ndarray, video_frames: int, fps: float, lead: int = 0) -> np.ndarray:
+    """(video_frames, 16, 80): each video frame's mel window, starting `lead` mel frames before the frame's own
+    start, padded with silence outside the audio."""
+    return windows_at(mel, np.array([mel_window_start(k, fps) - lead for k in range(video_frames)], np.int64))
+
+
+def windows_at(mel: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(n, 16, 80) windows of `mel` beginning at `starts` (any integers), silence where they leave the audio."""
+    pad = SYNC_WINDOW + int(max(0, -starts.min(initial=0)))
+    silence = np.full((pad, mel.shape[1]), LOG_FLOOR, np.float32)
+    padded = np.concatenate([silence, mel.astype(np.float32), silence])
+    index = np.clip(starts, -pad, len(mel)) + pad
+    return padded[index[:, None] + np.arange(SYNC_WINDOW)[None, :]]
+
+
+def frame_levels(mel: np.ndarray, frames: int, fps: float) -> np.ndarray:
+    """(frames,) mean log-mel level (x10, dB-like) of the audio each video frame spans."""
+    starts = np.floor(MEL_FPS * np.arange(frames) / fps + 1e-9).astype(int)
+    ends = np.maximum(starts + 1, np.floor(MEL_FPS * np.arange(1, frames + 1) / fps + 1e-9).astype(int))
+    level = 10 * mel.mean(axis=1)
+    floor = 10 * LOG_FLOOR
+    return np.array([level[s:e].mean() if s < len(level) else floor for s, e in zip(starts, ends, strict=True)],
+                    np.float32)
 
 
 def energy_db(audio: np.ndarray) -> np.ndarray:

@@ -1,14 +1,24 @@
-"""Starting and describing avatar preparation (the avatars:preprocess task)."""
+"""Starting and describing avatar preparation (the avatars:preprocess task) and training (avatars:train)."""
 
 import uuid
+from typing import Literal
 
-from sqlmodel import Session, col, select
+from pydantic import Field
+from sqlmodel import Session, SQLModel, col, select
 
-from livetalking.errors import InvalidInput, NotFound
+from livetalking.errors import Conflict, InvalidInput, NotFound
 from livetalking.platform.tables import Avatar, PreparedTake, PreparedTakePublic, Task
 from livetalking.platform.tasks import create_task, task_summary
 
 TASK_TYPE = "avatars:preprocess"
+TRAIN_TASK_TYPE = "avatars:train"
+
+
+class TrainRequest(SQLModel):
+    """How to train: the preset (preview: 160 px for CPUs; quality: 256 px for GPUs) and an epoch count."""
+
+    preset: Literal["preview", "quality"] | None = Field(default=None, description="default: LT_AVATAR_PRESET")
+    epochs: int | None = Field(default=None, ge=1, le=2000, description="default: the preset's")
 
 
 def queue_preparation(session: Session, avatar: Avatar, actor: uuid.UUID | None, known_types,
@@ -18,6 +28,20 @@ def queue_preparation(session: Session, avatar: Avatar, actor: uuid.UUID | None,
         raise InvalidInput("the avatar has no takes to prepare; create it with take_ids", code="avatar.no_takes")
     task = create_task(session, avatar.tenant_id, TASK_TYPE, {"avatar_id": str(avatar.id)}, known_types=known_types,
                        created_by=actor, max_attempts=max_attempts)
+    avatar.task_id, avatar.state = task.id, "queued"
+    session.add(avatar)
+    return task
+
+
+def queue_training(session: Session, avatar: Avatar, request: TrainRequest, actor: uuid.UUID | None, known_types,
+                   max_attempts: int) -> Task:
+    """Queue the training of the avatar's lip-sync model; refused until a prepared take was accepted."""
+    if not any(r.verdict == "accepted" for r in prepared_takes(session, avatar.id)):
+        raise Conflict("the avatar has no accepted prepared take to train from; prepare it first",
+                       code="avatar.not_prepared")
+    task = create_task(session, avatar.tenant_id, TRAIN_TASK_TYPE,
+                       {"avatar_id": str(avatar.id), **request.model_dump(exclude_none=True)},
+                       known_types=known_types, created_by=actor, max_attempts=max_attempts)
     avatar.task_id, avatar.state = task.id, "queued"
     session.add(avatar)
     return task

@@ -8,6 +8,8 @@ from livetalking.platform.db import session_scope
 from livetalking.platform.tasks import TaskContext
 from livetalking.registry.service import get_model, verify_artifacts
 from livetalking.train_jobs.avatar_task import preprocess_avatar
+from livetalking.train_jobs.avatar_training_task import train_avatar_model
+from livetalking.train_jobs.render_task import render_video
 from livetalking.train_jobs.voice_task import train_voice
 
 Handler = Callable[[TaskContext], dict]
@@ -32,4 +34,5 @@ def verify_models(ctx: TaskContext) -> dict:
 
 
 DEFAULT_HANDLERS: Mapping[str, Handler] = {"models:verify": verify_models, "avatars:preprocess": preprocess_avatar,
-                                           "voices:train": train_voice}
+                                           "avatars:train": train_avatar_model, "voices:train": train_voice,
+                                           "renders:create": render_video}

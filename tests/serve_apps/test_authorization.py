@@ -67,11 +67,18 @@ REQUIRED_ROLE = {
     ("GET", "/api/v1/avatars/{avatar_id}/preview.png"): Role.viewer,
     ("POST", "/api/v1/voices/{voice_id}:clone"): Role.operator,
     ("POST", "/api/v1/voices/{voice_id}:preview"): Role.viewer,
+    ("POST", "/api/v1/avatars/{avatar_id}:train"): Role.operator,
+    ("POST", "/api/v1/renders"): Role.operator,
+    ("GET", "/api/v1/renders/{render_id}"): Role.viewer,
+    ("GET", "/api/v1/renders/{render_id}/video"): Role.viewer,
 }
 # An answer that is right for a caller allowed to call the route on its own fresh resources.
 EXPECTED_REFUSALS = {("GET", "/api/v1/avatars/{avatar_id}/preview.png"): "avatar.not_prepared",
                      ("POST", "/api/v1/voices/{voice_id}:clone"): "voice.no_takes",
-                     ("POST", "/api/v1/voices/{voice_id}:preview"): "voice.not_ready"}
+                     ("POST", "/api/v1/voices/{voice_id}:preview"): "voice.not_ready",
+                     ("POST", "/api/v1/avatars/{avatar_id}:train"): "avatar.not_prepared",
+                     ("POST", "/api/v1/renders"): "avatar.not_trained",
+                     ("GET", "/api/v1/renders/{render_id}/video"): "render.not_ready"}
 RANK = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
 
 
@@ -93,12 +100,14 @@ def make_resources(context, tenant_id: uuid.UUID) -> dict[str, str]:
         avatar.take_ids = [str(take.id)]
         voice = create_persona(session, Voice, tenant_id, PersonaCreate(display_name="V"))
         task = create_task(session, tenant_id, "models:verify", {}, known_types={"models:verify"})
+        render = create_task(session, tenant_id, "renders:create", {"avatar_id": str(avatar.id)},
+                             known_types={"renders:create"})
         key, _ = create_key(session, tenant_id, Role.viewer, "victim")
         upload = open_upload(session, context.settings, tenant_id, None,
                              UploadCreate(filename="a.wav", size_bytes=10))
         ids = {"consent_id": consent.id, "take_id": take.id, "avatar": avatar.id, "avatar_id": avatar.id,
                "voice": voice.id, "voice_id": voice.id,
-               "task_id": task.id, "key_id": key.id, "upload_id": upload.id}
+               "task_id": task.id, "render_id": render.id, "key_id": key.id, "upload_id": upload.id}
     source = context.settings.data_root / f"weights-{uuid.uuid4().hex}.pt"
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_bytes(b"weights")
@@ -121,6 +130,8 @@ def request_for(method: str, path: str, ids: dict[str, str], kind: str):
     elif (method, path) == ("POST", "/api/v1/models/register"):
         card = model_card(version=uuid.uuid4().hex[:8])
         kwargs = {"data": {"card": json.dumps(card)}, "files": {"pt": ("m.pt", b"w")}}
+    elif (method, path) == ("POST", "/api/v1/renders"):
+        kwargs = {"json": {"avatar_id": ids["avatar"], "audio_take_id": ids["take_id"]}}
     elif method == "PUT":
         kwargs = {"content": b"0123456789"}
     elif method in ("POST", "PATCH"):

@@ -36,3 +36,59 @@ def test_xtts_fine_tuning_runs_as_a_ray_train_job(local_ray, tiny_xtts_models, t
     metrics = finetune_job(tiny_xtts_models / "base" / "xtts_v2", samples, 2, 1e-3, tmp_path, use_gpu=False)
     assert metrics["ray_train"] == 1.0 and metrics["steps"] == 2
     assert "gpt.mel_head.weight" in torch.load(tmp_path / "model.pth", weights_only=True)["model"]
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory):
+    """A real talking face (8 s, 25 fps), prepared, as 96 px crops."""
+    from livetalking.platform.store import LocalStore
+    from livetalking.train_jobs.avatar_data import load_clip
+    from tests.fixtures.avatars import prepare_shared_take, settings_with_base_models
+
+    settings = settings_with_base_models(tmp_path_factory.mktemp("ray-avatar"))
+    store = LocalStore(settings.models_root)
+    return load_clip(store, prepare_shared_take(settings, store, "talking_face_kh"), 96)
+
+
+def _train_avatar_on_ray(clip, epochs: int, workers: int, storage, run_name: str):
+    from livetalking.nets.lipsync import PREVIEW_96
+    from livetalking.train_jobs.avatar_job import RayPlacement, train_on_ray
+    from livetalking.train_jobs.avatar_train import TrainConfig
+
+    return train_on_ray(clip, range(0, 160), PREVIEW_96, TrainConfig(epochs=epochs, batch_size=8), None,
+                        RayPlacement(workers, str(storage), run_name, max_failures=2))
+
+
+def test_the_avatar_generator_trains_with_ddp_over_two_workers(local_ray, short_clip, tmp_path):
+    state, metrics = _train_avatar_on_ray(short_clip, 2, 2, tmp_path, "ddp")
+    assert metrics["ray_workers"] == 2.0 and metrics["epoch"] == 2.0
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+    assert list((tmp_path / "ddp").glob("checkpoint_*"))
+
+
+def test_a_killed_worker_resumes_from_the_last_checkpoint(local_ray, short_clip, tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    import psutil
+
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(
+        out=_train_avatar_on_ray(short_clip, 6, 1, tmp_path, "killed")))
+    thread.start()
+    deadline, killed = time.monotonic() + 240, None
+    while killed is None and time.monotonic() < deadline and thread.is_alive():
+        if list((tmp_path / "killed").glob("checkpoint_*")):
+            workers = [p.pid for p in psutil.process_iter(["cmdline"])
+                       if "RayTrainWorker" in " ".join(p.info["cmdline"] or [])]
+            if workers:
+                killed = workers[0]
+                os.kill(killed, signal.SIGKILL)
+        time.sleep(0.2)
+    thread.join(timeout=300)
+    assert killed is not None, "no worker was seen alive after the first checkpoint"
+    state, metrics = result["out"]
+    assert metrics["epoch"] == 6.0
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())

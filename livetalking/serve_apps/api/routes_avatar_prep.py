@@ -1,10 +1,10 @@
-"""Avatar preparation: start it again, and the preview image."""
+"""Avatar preparation (start it again, the preview image) and training of its lip-sync model."""
 
 import uuid
 
 from fastapi import APIRouter, Response
 
-from livetalking.platform.avatar_prep import preview_key, queue_preparation
+from livetalking.platform.avatar_prep import TrainRequest, preview_key, queue_preparation, queue_training
 from livetalking.platform.personas import get_persona
 from livetalking.platform.tables import Avatar, TaskPublic
 from livetalking.serve_apps.api.deps import ContextDep, Operator, SessionDep, Viewer
@@ -17,6 +17,18 @@ def prepare(avatar_id: uuid.UUID, principal: Operator, session: SessionDep, cont
     """Queue the preparation of the avatar's takes (again)."""
     avatar = get_persona(session, Avatar, principal.tenant_id, avatar_id)
     task = queue_preparation(session, avatar, principal.key_id, context.task_types, context.settings.task_max_attempts)
+    session.commit()
+    context.on_task_queued()
+    return task
+
+
+@router.post("/{avatar_id}:train", response_model=TaskPublic)
+def train(avatar_id: uuid.UUID, body: TrainRequest, principal: Operator, session: SessionDep, context: ContextDep):
+    """Queue the training of the avatar's lip-sync model from its accepted prepared takes; a model of the same
+    shape as the active version fine-tunes from it."""
+    avatar = get_persona(session, Avatar, principal.tenant_id, avatar_id)
+    task = queue_training(session, avatar, body, principal.key_id, context.task_types,
+                          context.settings.task_max_attempts)
     session.commit()
     context.on_task_queued()
     return task

@@ -1,0 +1,60 @@
+"""The files of one avatar model version: .pt with its config, TorchScript, ONNX (dynamic batch), a Triton repository.
+
+- model.pt: {"state", "config" (LipSyncConfig), "train" (TrainConfig)}: the model describes itself;
+- model.torchscript.pt and model.onnx: the generator's forward (faces (B, 6, S, S), audio (B, 1, 16, 80))
+  -> (B, 3, S, S), each checked against PyTorch on a probe batch before it is kept;
+- triton/config.pbtxt + triton/1/model.onnx: a Triton model repository entry (ONNX Runtime backend,
+  dynamic batching up to 32);
+- avatar.json: the configs and the export checks.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from livetalking.nets.lipsync import LipSyncConfig, LipSyncGenerator
+from livetalking.registry.exporters import TensorSpec, export_onnx, export_torchscript, write_triton_repository
+
+FILES = ("model.pt", "model.torchscript.pt", "model.onnx", "avatar.json")
+TRITON_FILES = ("triton/config.pbtxt", "triton/1/model.onnx")
+TRITON_MAX_BATCH = 32
+CODE = "avatar.export_mismatch"
+
+
+def probe_inputs(config: LipSyncConfig, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    rng = np.random.default_rng(seed)
+    faces = torch.from_numpy(rng.random((batch, 6, config.size, config.size), dtype=np.float32))
+    audio = torch.from_numpy(rng.normal(-2, 1, (batch, 1, *config.audio_shape)).astype(np.float32))
+    return faces, audio
+
+
+def load_generator(state: dict, config: LipSyncConfig) -> LipSyncGenerator:
+    model = LipSyncGenerator(config)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def write_files(folder: Path, state: dict, config: LipSyncConfig, train: dict, extra: dict) -> dict[str, float]:
+    """Write every file of a version into `folder`; returns the export checks as metrics."""
+    model = load_generator(state, config)
+    torch.save({"state": state, "config": config.as_dict(), "train": train}, folder / "model.pt")
+    inputs = probe_inputs(config)
+    script = export_torchscript(model, inputs, folder / "model.torchscript.pt", CODE)
+    onnx = export_onnx(model, inputs, folder / "model.onnx", ["faces", "audio"], ["face"],
+                       {"faces": {0: "batch"}, "audio": {0: "batch"}, "face": {0: "batch"}}, CODE)
+    write_triton_repository(folder, "triton", folder / "model.onnx",
+                            [TensorSpec("faces", np.float32, (6, config.size, config.size)),
+                             TensorSpec("audio", np.float32, (1, *config.audio_shape))],
+                            [TensorSpec("face", np.float32, (3, config.size, config.size))], TRITON_MAX_BATCH)
+    checks = {"torchscript_max_abs_diff": script.max_abs_diff, "onnx_max_abs_diff": onnx.max_abs_diff}
+    (folder / "avatar.json").write_text(json.dumps({"model": config.as_dict(), "train": train, "exports": checks,
+                                                    **extra}, indent=2, sort_keys=True))
+    return checks
+
+
+def read_model_file(path: Path) -> tuple[dict, LipSyncConfig]:
+    """(state, config) of a stored model.pt."""
+    saved = torch.load(path, weights_only=True, map_location="cpu")
+    return saved["state"], LipSyncConfig.from_dict(saved["config"])
