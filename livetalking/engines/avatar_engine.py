@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from livetalking.media.audio_features import AUDIO_LEAD, extract_features, frame_levels, mel_windows
+from livetalking.media.audio_features import (AUDIO_LEAD, SILENT_FRAME_DB, extract_features, frame_levels,
+                                              mel_windows)
 from livetalking.media.face_align import mouth_mask, paste_back
 from livetalking.media.face_regions import NOSE_TIP
 from livetalking.media.video_io import iter_frames
@@ -25,7 +26,6 @@ from livetalking.platform.store import ArtifactStore
 from livetalking.registry.exporters import onnx_session
 
 LOOP_SECONDS = 8.0
-SILENT_DB = -35.0
 BATCH = 16
 
 
@@ -144,7 +144,7 @@ def composite(foreground: np.ndarray, alpha: np.ndarray, background: np.ndarray 
 class AvatarRenderer:
     """frames(audio) -> the talking, composited frames, one per 1/fps of the audio."""
 
-    def __init__(self, loop: IdleLoop, generator, config: LipSyncConfig, silent_db: float = SILENT_DB):
+    def __init__(self, loop: IdleLoop, generator, config: LipSyncConfig, silent_db: float = SILENT_FRAME_DB):
         self.loop, self.generator, self.config, self.silent_db = loop, generator, config, silent_db
         size = config.size
         self.masks = np.stack([mouth_mask(lm, tf, size) for lm, tf in zip(loop.landmarks, loop.transforms,

@@ -29,6 +29,9 @@ SYNC_WINDOW = 16
 # The lip-sync model's window of a video frame starts this many mel frames before the frame does (75 ms
 # of context before, 125 ms after: the mouth shapes a sound slightly before it is heard).
 AUDIO_LEAD = 6
+# A video frame whose frame_levels value is under this is silent: the render keeps the real (still) mouth
+# there, and the evaluation measures the mouth's motion there.
+SILENT_FRAME_DB = -35.0
 LOG_FLOOR = -5.0
 APERIODIC = 0.35
 TARGET_RMS_DB, PEAK_DB = -20.0, -1.0

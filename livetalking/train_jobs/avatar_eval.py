@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from livetalking.media.audio_features import SILENT_FRAME_DB
 from livetalking.media.face_mesh import FaceMesh, FaceRoi, roi_from_landmarks
 from livetalking.media.face_regions import LIPS, LOWER_LIP, UPPER_LIP
 from livetalking.nets.lipsync import LipSyncGenerator, generator_inputs
@@ -33,7 +34,6 @@ from livetalking.train_jobs.avatar_data import AvatarClip
 
 EYE_CORNERS = (33, 263)
 MAX_LAG = 8
-SILENT_DB = -35.0
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def evaluate(model: LipSyncGenerator, clip: AvatarClip, train_frames: range, hel
     real = clip.crops[frames]
     real_track = measure_mouths(judge, real)
     envelope = clip.level_db[frames]
-    silent = envelope < SILENT_DB
+    silent = envelope < SILENT_FRAME_DB
     args = (real, real_track, judge, envelope, silent, mask_top)
     progress("generating the held-out frames")
     metrics = compare("", generate(model, clip, frames, references, clip.audio_windows(frames)), *args)
