@@ -3,6 +3,7 @@
 import importlib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from livetalking.serve_apps.app_builder import build_app
@@ -35,3 +36,21 @@ def test_the_kuberay_manifest_names_the_same_builder():
     serve = yaml.safe_load(manifest["spec"]["serveConfigV2"])
     assert _builder(serve["applications"][0]["import_path"]) is build_app
     assert manifest["spec"]["rayClusterConfig"]["rayVersion"] == __import__("ray").__version__
+
+
+def test_the_cluster_launcher_config_passes_rays_own_schema():
+    import json
+
+    import jsonschema
+    import ray
+
+    schema = json.loads((Path(ray.__file__).parent / "autoscaler" / "ray-schema.json").read_text())
+    config = yaml.safe_load((ROOT / "ray_cluster.yaml").read_text())
+    jsonschema.validate(config, schema)
+    types = config["available_node_types"]
+    assert config["head_node_type"] in types and types[config["head_node_type"]]["resources"]["GPU"] == 0
+    gpu_types = [t for t in types.values() if t["resources"].get("GPU", 0) > 1]
+    assert len(gpu_types) >= 2  # multi-GPU machines for training and for serving
+    assert sum(t["max_workers"] for t in types.values()) <= config["max_workers"]
+    with pytest.raises(jsonschema.ValidationError, match="min_workers"):
+        jsonschema.validate({**config, "min_workers": 2}, schema)
