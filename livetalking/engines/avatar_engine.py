@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livetalking.media.audio_features import (AUDIO_LEAD, SILENT_FRAME_DB, extract_features, frame_levels,
+from livetalking.media.audio_features import (AUDIO_LEAD, RATE, SILENT_FRAME_DB, extract_features, frame_levels,
                                               mel_windows)
 from livetalking.media.face_align import mouth_mask, paste_back
 from livetalking.media.face_regions import NOSE_TIP
@@ -151,7 +151,7 @@ class AvatarRenderer:
                                                                            strict=True)])
 
     def frame_count(self, audio_16k: np.ndarray) -> int:
-        return int(np.ceil(len(audio_16k) / 16000 * self.loop.fps - 1e-9))
+        return int(np.ceil(len(audio_16k) / RATE * self.loop.fps - 1e-9))
 
     def mouths(self, audio_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(loop index per output frame, audio windows (n, 16, 80), whether each frame speaks)."""

@@ -39,9 +39,6 @@ class AvatarClip:
         scale = float(np.sqrt(abs(np.linalg.det(matrix[:2, :2]))))
         return np.hstack([points[:, :2] @ matrix[:2, :2].T + matrix[:, 2], points[:, 2:] * scale])
 
-    def audio_windows(self, indices: np.ndarray) -> np.ndarray:
-        return self.audio[indices]
-
     def slice(self, start: int, stop: int) -> "AvatarClip":
         return AvatarClip(self.crops[start:stop], self.landmarks[start:stop], self.transforms[start:stop],
                           self.audio[start:stop], self.level_db[start:stop], self.fps)

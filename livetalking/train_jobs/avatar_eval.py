@@ -111,10 +111,10 @@ def generate(model: LipSyncGenerator, clip: AvatarClip, frames: np.ndarray, refe
 
 
 def compare(name: str, crops: np.ndarray, real: np.ndarray, real_track: MouthTrack, judge: Judge,
-            envelope: np.ndarray, silent: np.ndarray, mask_top: float) -> dict[str, float]:
+            envelope: np.ndarray, silent: np.ndarray) -> dict[str, float]:
     """All measures of one way of producing the held-out frames against the real ones."""
     track = measure_mouths(judge, crops)
-    lower, real_lower = lower_face(crops, mask_top), lower_face(real, mask_top)
+    lower, real_lower = lower_face(crops, judge.mask_top), lower_face(real, judge.mask_top)
     real_flicker = float(np.abs(np.diff(real_lower, axis=0)).mean()) or 1e-9
     real_silent = float(real_track.opening[silent].std()) if silent.sum() >= 3 else 0.0
     metrics = {
@@ -149,12 +149,12 @@ def evaluate(model: LipSyncGenerator, clip: AvatarClip, train_frames: range, hel
     real_track = measure_mouths(judge, real)
     envelope = clip.level_db[frames]
     silent = envelope < SILENT_FRAME_DB
-    args = (real, real_track, judge, envelope, silent, mask_top)
+    args = (real, real_track, judge, envelope, silent)
     progress("generating the held-out frames")
-    metrics = compare("", generate(model, clip, frames, references, clip.audio_windows(frames)), *args)
+    metrics = compare("", generate(model, clip, frames, references, clip.audio[frames]), *args)
     progress("measuring the baselines")
     metrics.update(compare("replay", clip.crops[references], *args))
-    other = clip.audio_windows(np.array(list(train_frames))[:len(frames)])
+    other = clip.audio[np.array(list(train_frames))[:len(frames)]]
     if len(other) < len(frames):
         other = np.resize(other, (len(frames), *other.shape[1:]))
     metrics.update(compare("other_audio", generate(model, clip, frames, references, other), *args))

@@ -2,7 +2,8 @@
 
 - model.pt: {"state", "config" (LipSyncConfig), "train" (TrainConfig)}: the model describes itself;
 - model.torchscript.pt and model.onnx: the generator's forward (faces (B, 6, S, S), audio (B, 1, 16, 80))
-  -> (B, 3, S, S), each checked against PyTorch on a probe batch before it is kept;
+  -> (B, 3, S, S), each checked against PyTorch on a probe batch of 2 before it is kept (and the time of
+  that run recorded: `*_probe_seconds`);
 - triton/config.pbtxt + triton/1/model.onnx: a Triton model repository entry (ONNX Runtime backend,
   dynamic batching up to 32);
 - avatar.json: the configs and the export checks.
@@ -48,7 +49,8 @@ def write_files(folder: Path, state: dict, config: LipSyncConfig, train: dict, e
                             [TensorSpec("faces", np.float32, (6, config.size, config.size)),
                              TensorSpec("audio", np.float32, (1, *config.audio_shape))],
                             [TensorSpec("face", np.float32, (3, config.size, config.size))], TRITON_MAX_BATCH)
-    checks = {"torchscript_max_abs_diff": script.max_abs_diff, "onnx_max_abs_diff": onnx.max_abs_diff}
+    checks = {"torchscript_max_abs_diff": script.max_abs_diff, "onnx_max_abs_diff": onnx.max_abs_diff,
+              "torchscript_probe_seconds": script.seconds, "onnx_probe_seconds": onnx.seconds}
     (folder / "avatar.json").write_text(json.dumps({"model": config.as_dict(), "train": train, "exports": checks,
                                                     **extra}, indent=2, sort_keys=True))
     return checks

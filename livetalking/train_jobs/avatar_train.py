@@ -122,7 +122,7 @@ def make_batch(clip: AvatarClip, masks: dict[int, np.ndarray], lips: dict[int, n
     if config.shift_px:
         dx, dy = (int(v) for v in rng.integers(-config.shift_px, config.shift_px + 1, 2))
         target, reference, mouth = _shift(target, dx, dy), _shift(reference, dx, dy), _shift(mouth, dx, dy)
-    audio = torch.from_numpy(augment_audio(clip.audio_windows(targets), config, rng))[:, None]
+    audio = torch.from_numpy(augment_audio(clip.audio[targets], config, rng))[:, None]
     lip = torch.from_numpy(np.stack([lips[int(i)] for i in targets]))
     return target.to(device), reference.to(device), audio.to(device), mouth.to(device), lip.to(device)
 
@@ -144,7 +144,7 @@ def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncCo
         raise ValueError(f"only {len(usable)} training frames have a face; at least {2 * config.batch_size} needed")
     masks = dict(zip(usable.tolist(), mouth_masks(clip, usable, model_config.size), strict=True))
     lips = dict(zip(usable.tolist(), lip_targets(clip, usable, model_config.size), strict=True))
-    lip_fit = fit_lips(clip.audio_windows(usable), np.stack([lips[int(i)] for i in usable]))
+    lip_fit = fit_lips(clip.audio[usable], np.stack([lips[int(i)] for i in usable]))
     model = LipSyncGenerator(model_config)
     start_epoch = 0
     if resume is not None:
