@@ -1,5 +1,6 @@
 """Lip-sync model speed: training samples/s, inference frames/s per format (PyTorch, TorchScript, ONNX Runtime),
-size (96 / 160 / 256 px) and batch (1 / 16), on this machine's CPUs (training on CUDA when there is one).
+size (96 / 160 / 256 px) and batch (1 / 16), on this machine's CPUs (training on CUDA when there is one, and then
+GPU inference at batch 1 / 16 / 64 too).
 Minutes per epoch count the training frames of a take at 25 fps (its first 80 %: 400 of a 20 s take,
 3600 of a 3-minute one), without the pose-swap batch, which adds about a third.
 
@@ -9,6 +10,7 @@ python -m benchmarks.avatar [--train-steps N] [--repeats N]
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -18,6 +20,8 @@ from livetalking.nets.lipsync import PREVIEW_96, PREVIEW_160, QUALITY_256, LipSy
 from livetalking.registry.exporters import export_onnx, export_torchscript, onnx_session
 from livetalking.train_jobs.avatar_export import probe_inputs
 from livetalking.train_jobs.avatar_losses import lower_face_weights, reconstruction_loss
+from livetalking.train_jobs.avatar_train import PRESETS, fit_generator
+from tests.fixtures.mouth_clip import mouth_clip
 
 
 def training_rate(config: LipSyncConfig, steps: int, batch: int, device: torch.device) -> float:
@@ -41,6 +45,17 @@ def training_rate(config: LipSyncConfig, steps: int, batch: int, device: torch.d
         if step >= 2:
             times.append(time.perf_counter() - began)
     return batch / median(times)
+
+
+def loop_epoch_seconds(preset: str, frames: int, use_gpu: bool) -> float:
+    """Seconds for one epoch of the real training loop (avatar_train.fit_generator: batches built from the clip,
+    pose swap, augmentation, loss, step) of a preset over `frames` training frames of a synthetic clip."""
+    model, train = PRESETS[preset]
+    clip = mouth_clip(frames, model.size, model)
+    seconds = []
+    fit_generator(clip, range(frames), model, replace(train, epochs=1, use_gpu=use_gpu),
+                  on_epoch=lambda epoch, metrics, snapshot: seconds.append(metrics["seconds"]))
+    return seconds[0]
 
 
 def _timed(run, repeats: int) -> float:
@@ -69,6 +84,29 @@ def inference_rates(config: LipSyncConfig, batch: int, repeats: int, folder: Pat
                 "onnx": batch / _timed(lambda: session.run(None, feed), repeats)}
 
 
+def cuda_inference_rates(config: LipSyncConfig, batch: int, repeats: int, folder: Path) -> dict[str, float]:
+    """Frames per second on the GPU: PyTorch in fp32 and in bf16 autocast, and the TorchScript export as the
+    renderer runs it (engines/lipsync_runtime, fp16), each synchronised before the clock is read."""
+    from livetalking.engines.lipsync_runtime import TorchScriptGenerator
+
+    model = LipSyncGenerator(config).eval()
+    faces, audio = probe_inputs(config, batch)
+    export_torchscript(model, (faces, audio), folder / "m.ts", "bench")
+    script = TorchScriptGenerator(folder / "m.ts")
+    model = model.cuda()
+    gpu_faces, gpu_audio = faces.cuda(), audio.cuda()
+
+    def forward(autocast: bool):
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            model(gpu_faces, gpu_audio)
+        torch.cuda.synchronize()
+
+    feed = (faces.numpy(), audio.numpy())
+    return {"fp32": batch / _timed(lambda: forward(False), repeats),
+            "bf16": batch / _timed(lambda: forward(True), repeats),
+            "torchscript_fp16": batch / _timed(lambda: script(*feed), repeats)}
+
+
 def main(train_steps: int = 6, repeats: int = 10) -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     where = f"{device.type}, {torch.get_num_threads()} threads"
@@ -79,6 +117,15 @@ def main(train_steps: int = 6, repeats: int = 10) -> None:
     print_table(f"Lip-sync training, batch 16 ({where})",
                 ["model", "parameters", "samples/s", "min/epoch 20 s take", "min/epoch 3 min take"], rows)
     rows = []
+    for preset in ("preview", "quality") if device.type == "cuda" else ("preview",):
+        for seconds_of_take in (20, 180) if device.type == "cuda" else (20,):
+            frames = int(seconds_of_take * 25 * 0.8)
+            epoch = loop_epoch_seconds(preset, frames, device.type == "cuda")
+            epochs = PRESETS[preset][1].epochs
+            rows.append([preset, f"{seconds_of_take} s", frames, epoch / 60, epochs, epoch * epochs / 60])
+    print_table(f"Time to a model: the training loop on a synthetic take at 25 fps ({where})",
+                ["preset", "take", "training frames", "min/epoch", "epochs", "minutes to the model"], rows)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for config in (PREVIEW_160, QUALITY_256):
             for batch in (1, 16):
@@ -86,6 +133,16 @@ def main(train_steps: int = 6, repeats: int = 10) -> None:
                 rows.append([f"{config.size} px", batch, rates["pt"], rates["torchscript"], rates["onnx"]])
     print_table(f"Lip-sync inference on the CPU ({torch.get_num_threads()} threads); frames/s, median of {repeats}",
                 ["model", "batch", "PyTorch", "TorchScript", "ONNX Runtime"], rows)
+    if device.type == "cuda":
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for config in (PREVIEW_160, QUALITY_256):
+                for batch in (1, 16, 64):
+                    rates = cuda_inference_rates(config, batch, repeats, Path(tmp))
+                    rows.append([f"{config.size} px", batch, rates["fp32"], rates["bf16"], rates["torchscript_fp16"]])
+        print_table(f"Lip-sync inference on {torch.cuda.get_device_name()}; frames/s, median of {repeats} "
+                    "(TorchScript fp16 includes the copies to and from the GPU)",
+                    ["model", "batch", "PyTorch fp32", "PyTorch bf16", "TorchScript fp16"], rows)
 
 
 if __name__ == "__main__":

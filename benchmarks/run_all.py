@@ -1,7 +1,7 @@
 """Run every benchmark and print its table."""
 
-from benchmarks import (avatar, cold_start, matting_methods, preprocess, registry_listing, upload_chunk_memory,
-                        upload_throughput, voice, voice_augmentation)
+from benchmarks import (avatar, cold_start, lip_features, matting_methods, preprocess, registry_listing,
+                        upload_chunk_memory, upload_throughput, voice, voice_augmentation)
 
 
 def main() -> None:
@@ -14,6 +14,7 @@ def main() -> None:
     voice.main()
     voice_augmentation.main()
     avatar.main()
+    lip_features.main()
 
 
 if __name__ == "__main__":

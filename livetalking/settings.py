@@ -60,6 +60,7 @@ class Settings(BaseSettings):
 
     avatar_preset: Literal["preview", "quality"] = "preview"
     avatar_epochs: int | None = None
+    avatar_audio_feature: Literal["whisper_mel", "whisper", "mel"] = "whisper_mel"
     avatar_use_gpu: bool = False
     avatar_train_workers: int = 1
     avatar_gate_min_mouth_corr: float = 0.3

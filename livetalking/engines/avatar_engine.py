@@ -11,19 +11,17 @@ the background (a colour, an image, or transparent).
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from livetalking.media.audio_features import (AUDIO_LEAD, RATE, SILENT_FRAME_DB, extract_features, frame_levels,
-                                              mel_windows)
+from livetalking.media.audio_features import RATE, SILENT_FRAME_DB, extract_features, frame_levels
 from livetalking.media.face_align import mouth_mask, paste_back
 from livetalking.media.face_regions import NOSE_TIP
+from livetalking.media.lip_audio import lip_audio_windows
 from livetalking.media.video_io import iter_frames
 from livetalking.nets.lipsync import LipSyncConfig
 from livetalking.platform.prepared_manifest import PreparedManifest
 from livetalking.platform.store import ArtifactStore
-from livetalking.registry.exporters import onnx_session
 
 LOOP_SECONDS = 8.0
 BATCH = 16
@@ -96,34 +94,6 @@ def load_idle_loop(store: ArtifactStore, manifest: PreparedManifest, size: int,
                     landmarks[wanted.start:wanted.stop], manifest.fps)
 
 
-class OnnxGenerator:
-    """The exported generator in ONNX Runtime (CUDA provider first when the GPU build is installed)."""
-
-    def __init__(self, path: Path, threads: int = 2):
-        self.session = onnx_session(path, threads)
-
-    def __call__(self, faces: np.ndarray, audio: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"faces": faces, "audio": audio})[0]
-
-
-class TorchScriptGenerator:
-    """The TorchScript export, on CUDA in half precision when there is a GPU."""
-
-    def __init__(self, path: Path):
-        import torch
-
-        self.torch = torch
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
-        self.model = torch.jit.load(str(path), map_location=self.device).to(self.dtype).eval()
-
-    def __call__(self, faces: np.ndarray, audio: np.ndarray) -> np.ndarray:
-        with self.torch.no_grad():
-            out = self.model(self.torch.from_numpy(faces).to(self.device, self.dtype),
-                             self.torch.from_numpy(audio).to(self.device, self.dtype))
-        return out.float().cpu().numpy()
-
-
 def colour_match(generated: np.ndarray, base: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Shift the generated crop's colour so its seam band (0.05 < mask < 0.6) has the base crop's mean."""
     band = (mask > 0.05) & (mask < 0.6)
@@ -154,10 +124,10 @@ class AvatarRenderer:
         return int(np.ceil(len(audio_16k) / RATE * self.loop.fps - 1e-9))
 
     def mouths(self, audio_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(loop index per output frame, audio windows (n, 16, 80), whether each frame speaks)."""
+        """(loop index per output frame, the model's audio windows (n, T, D), whether each frame speaks)."""
         features = extract_features(audio_16k)
         count = self.frame_count(audio_16k)
-        windows = mel_windows(features.mel, count, self.loop.fps, AUDIO_LEAD)
+        windows = lip_audio_windows(self.config.audio, features.audio, features.mel, count, self.loop.fps)
         speaking = frame_levels(features.mel, count, self.loop.fps) >= self.silent_db
         return np.array([self.loop.index(k) for k in range(count)], np.int64), windows, speaking
 

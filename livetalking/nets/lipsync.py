@@ -17,7 +17,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-AUDIO_SHAPES = {"mel": (16, 80)}
+# Each audio feature's window per video frame (time steps, features): the log-mel of media/audio_features, the
+# whisper tiny.en encoder states of media/speech_states, and both side by side (see media/lip_audio).
+AUDIO_SHAPES = {"mel": (16, 80), "whisper": (10, 384), "whisper_mel": (10, 464)}
 LIP_POINTS = 40          # MediaPipe's outer (20) then inner (20) lip contour
 LIP_ORIGIN = (0.5, 0.72)  # lip landmarks are offsets from here (the template mouth), in crop sides ...
 LIP_SCALE = 10.0         # ... times 10
@@ -30,7 +32,7 @@ class LipSyncConfig:
     size: int = 160
     widths: tuple[int, ...] = (16, 32, 64, 128, 256)
     block: str = "residual"
-    audio: str = "mel"
+    audio: str = "whisper_mel"
     audio_dim: int = 256
     mask_top: float = 0.56
 
@@ -131,14 +133,16 @@ class LinearLipHead(nn.Module):
         return (x @ self.weight + self.bias).reshape(-1, LIP_POINTS, 2)
 
 
-def lip_heatmap(lips: torch.Tensor, size: int) -> torch.Tensor:
+def lip_heatmap(lips: torch.Tensor, pixels: torch.Tensor, origin: torch.Tensor) -> torch.Tensor:
     """(B, 40, 2) lip landmarks (LIP_ORIGIN / LIP_SCALE units) -> (B, 2, S, S) soft maps of the outer and the
-    inner lip contour: at each pixel the largest Gaussian (sigma = S / 64) of the contour's points."""
-    xy = (lips / LIP_SCALE + torch.tensor(LIP_ORIGIN, dtype=lips.dtype, device=lips.device)) * size  # (B, 40, 2)
-    grid = torch.arange(size, dtype=lips.dtype, device=lips.device) + 0.5
+    inner lip contour: at each pixel the largest Gaussian (sigma = S / 64) of the contour's points. `pixels` (S,)
+    are the pixel centres and `origin` (2,) is LIP_ORIGIN, passed in as tensors (the generator's buffers) so a
+    traced export follows the module to its device instead of keeping the tracing device as a constant."""
+    size = pixels.shape[0]
+    xy = (lips / LIP_SCALE + origin) * size                                                      # (B, 40, 2)
     sigma = size / 64.0
-    gx = torch.exp(-((grid[None, None, :] - xy[:, :, 0:1]) ** 2) / (2 * sigma ** 2))          # (B, 40, S)
-    gy = torch.exp(-((grid[None, None, :] - xy[:, :, 1:2]) ** 2) / (2 * sigma ** 2))          # (B, 40, S)
+    gx = torch.exp(-((pixels[None, None, :] - xy[:, :, 0:1]) ** 2) / (2 * sigma ** 2))        # (B, 40, S)
+    gy = torch.exp(-((pixels[None, None, :] - xy[:, :, 1:2]) ** 2) / (2 * sigma ** 2))        # (B, 40, S)
     maps = gy[:, :, :, None] * gx[:, :, None, :]                                              # (B, 40, S, S)
     half = LIP_POINTS // 2
     return torch.stack([maps[:, :half].amax(1), maps[:, half:].amax(1)], 1)                   # (B, 2, S, S)
@@ -169,6 +173,8 @@ class LipSyncGenerator(nn.Module):
                                 for i in reversed(range(len(w) - 1)))
         self.full = nn.Sequential(conv_bn(w[0] + 6 + 2, 8), nn.Conv2d(8, 3, 3, 1, 1))
         self.lips = LinearLipHead(config.audio_shape)
+        self.register_buffer("pixels", torch.arange(config.size, dtype=torch.float32) + 0.5, persistent=False)
+        self.register_buffer("lip_origin", torch.tensor(LIP_ORIGIN, dtype=torch.float32), persistent=False)
 
     def forward(self, faces: torch.Tensor, audio: torch.Tensor, lips: torch.Tensor | None = None,
                 with_lips: bool = False):
@@ -176,7 +182,7 @@ class LipSyncGenerator(nn.Module):
         lip head's reading of the audio; with `with_lips` also the lip head's (B, 40, 2)."""
         code = self.audio(audio)                               # (B, audio_dim)
         predicted = self.lips(audio)                           # (B, 40, 2)
-        shape = lip_heatmap(predicted if lips is None else lips, faces.shape[2])  # (B, 2, S, S)
+        shape = lip_heatmap(predicted if lips is None else lips, self.pixels, self.lip_origin)  # (B, 2, S, S)
         faces = torch.cat([faces, shape], 1)                   # (B, 8, S, S)
         x = self.stem(faces)                                   # (B, w0, S/2, S/2)
         skips = [x]

@@ -1,7 +1,7 @@
 """The files of one avatar model version: .pt with its config, TorchScript, ONNX (dynamic batch), a Triton repository.
 
 - model.pt: {"state", "config" (LipSyncConfig), "train" (TrainConfig)}: the model describes itself;
-- model.torchscript.pt and model.onnx: the generator's forward (faces (B, 6, S, S), audio (B, 1, 16, 80))
+- model.torchscript.pt and model.onnx: the generator's forward (faces (B, 6, S, S), audio (B, 1, T, D))
   -> (B, 3, S, S), each checked against PyTorch on a probe batch of 2 before it is kept (and the time of
   that run recorded: `*_probe_seconds`);
 - triton/config.pbtxt + triton/1/model.onnx: a Triton model repository entry (ONNX Runtime backend,

@@ -4,27 +4,29 @@ Steps: each take's first 80 % trains, its last 20 % is held out -> the generator
 process or on Ray Train; from the active version's weights when it has the same shape: an
 incremental update) -> evaluation on the held-out frames against the replay and other-audio
 baselines -> export (.pt, TorchScript, ONNX, Triton), each checked against PyTorch -> registry ->
-gate: promote, or keep the active version and flag the avatar for review.
+gate: promote, or keep the active version and flag the avatar for review. `reevaluate` judges stored weights
+again the same way (the models:evaluate task).
 """
 
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from livetalking.errors import InvalidInput
-from livetalking.nets.lipsync import PREVIEW_160, QUALITY_256, LipSyncConfig
+from livetalking.nets.lipsync import LipSyncConfig, LipSyncGenerator
+from livetalking.platform.store import ArtifactStore
+from livetalking.platform.tables import ModelVersion
 from livetalking.registry.publish import PublishedVersion, PublishTarget, next_version, register_version, upload_files
 from livetalking.settings import Settings
 from livetalking.train_jobs.avatar_data import AvatarClip, concat_clips, split_held_out
 from livetalking.train_jobs.avatar_eval import GateThresholds, evaluate, gate
 from livetalking.train_jobs.avatar_export import FILES, TRITON_FILES, load_generator, read_model_file, write_files
 from livetalking.train_jobs.avatar_job import RayPlacement, train_in_process, train_on_ray
-from livetalking.train_jobs.avatar_train import TrainConfig
+from livetalking.train_jobs.avatar_train import PRESETS, TrainConfig
 
 Progress = Callable[[float, str], None]
-PRESETS = {"preview": (PREVIEW_160, TrainConfig(epochs=30, batch_size=4)),
-           "quality": (QUALITY_256, TrainConfig(epochs=200, batch_size=32))}
 MIN_TRAIN_FRAMES = 64
 
 
@@ -45,6 +47,7 @@ def plan_for(settings: Settings, preset: str | None = None, epochs: int | None =
         raise InvalidInput(f"unknown training preset {name!r}; known: {', '.join(sorted(PRESETS))}",
                            code="avatar.unknown_preset")
     model, train = PRESETS[name]
+    model = replace(model, audio=settings.avatar_audio_feature).validate()
     train = replace(train, use_gpu=settings.avatar_use_gpu, epochs=epochs or settings.avatar_epochs or train.epochs)
     return TrainPlan(model, train.validate(), ray)
 
@@ -63,14 +66,49 @@ def split_takes(clips: list[AvatarClip]) -> tuple[AvatarClip, range, range]:
     return combined, range(0, cut), range(cut, combined.frames)
 
 
+def stored_weights(store: ArtifactStore, version: ModelVersion) -> tuple[dict, LipSyncConfig]:
+    """(state, config) of a registered version's model.pt, checked against its recorded sha256."""
+    pt = version.artifacts["pt"]
+    with store.open_local(pt["key"], sha256=pt["sha256"]) as path:
+        return read_model_file(path)
+
+
 def _parent_state(target: PublishTarget, model: LipSyncConfig):
     active = target.active_version()
     if active is None or active.config.get("model") != model.as_dict():
         return None, None
-    pt = active.artifacts["pt"]
-    with target.store.open_local(pt["key"], sha256=pt["sha256"]) as path:
-        state, _ = read_model_file(path)
+    state, _ = stored_weights(target.store, active)
     return active, state
+
+
+def judge(model: LipSyncGenerator, clip: AvatarClip, train_frames: range, held_out: range, settings: Settings,
+          progress: Callable[[str], None] = lambda m: None) -> tuple[dict[str, float], list[str]]:
+    """The model's metrics on the held-out frames and the settings' gate's failures (empty: it passes)."""
+    metrics = evaluate(model, clip, train_frames, held_out, settings.models_root, progress)
+    return metrics, gate(metrics, GateThresholds.from_settings(settings))
+
+
+def reevaluate(clips: list[AvatarClip], state: dict, model: LipSyncConfig, settings: Settings,
+               progress: Callable[[str], None] = lambda m: None) -> tuple[dict[str, float], list[str]]:
+    """Judge stored weights again on the held-out tails of the takes, split as training split them."""
+    clip, train_frames, held_out = split_takes(clips)
+    return judge(load_generator(state, model), clip, train_frames, held_out, settings, progress)
+
+
+def publish_version(target: PublishTarget, state: dict, model: LipSyncConfig, train: dict, config: dict,
+                    metrics: dict, failures: list[str], parent_id: uuid.UUID | None = None) -> PublishedVersion:
+    """Export the weights (each export checked), register them as the target's next version and apply the gate's
+    verdict (`failures`)."""
+    version = next_version(target)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        metrics = {**metrics, **write_files(folder, state, model, train, {"metrics": metrics})}
+        files = upload_files(target, folder, version, FILES + TRITON_FILES)
+    card = dict(name=target.model_name, version=version, backbone=f"lipsync-unet-{model.size}",
+                input_shape=[-1, 6, model.size, model.size], parent_version_id=parent_id)
+    return register_version(target, card, {"model": model.as_dict(), "train": train, **config}, metrics, files,
+                            {"pt": "model.pt", "torchscript": "model.torchscript.pt", "onnx": "model.onnx"},
+                            ("avatar.json",) + TRITON_FILES, failures)
 
 
 def train_avatar(clips: list[AvatarClip], *, plan: TrainPlan, target: PublishTarget, settings: Settings,
@@ -93,21 +131,10 @@ def train_avatar(clips: list[AvatarClip], *, plan: TrainPlan, target: PublishTar
         state, train_metrics = train_in_process(clip, train_frames, plan.model, plan.train, init_state, resume, save,
                                                 on_epoch)
     progress(0.86, "evaluating on the held-out frames")
-    metrics = evaluate(load_generator(state, plan.model), clip, train_frames, held_out, settings.models_root)
+    metrics, failures = judge(load_generator(state, plan.model), clip, train_frames, held_out, settings)
     metrics.update({f"train_{k}": float(v) for k, v in train_metrics.items()})
-    version = next_version(target)
-    config = {"model": plan.model.as_dict(), "train": plan.train.as_dict(), "fps": clip.fps,
-              "takes": len(clips), "train_frames": len(train_frames), "held_out_frames": len(held_out)}
-    progress(0.92, "exporting")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        metrics.update(write_files(folder, state, plan.model, plan.train.as_dict(), {"metrics": metrics}))
-        files = upload_files(target, folder, version, FILES + TRITON_FILES)
-    card = dict(name=target.model_name, version=version, backbone=f"lipsync-unet-{plan.model.size}",
-                input_shape=[-1, 6, plan.model.size, plan.model.size], parent_version_id=parent.id if parent else None)
-    failures = gate(metrics, GateThresholds(settings.avatar_gate_min_mouth_corr, settings.avatar_gate_min_corr_margin,
-                                            settings.avatar_gate_max_landmark_ratio))
-    progress(0.97, "registering")
-    return register_version(target, card, config, metrics, files,
-                            {"pt": "model.pt", "torchscript": "model.torchscript.pt", "onnx": "model.onnx"},
-                            ("avatar.json",) + TRITON_FILES, failures)
+    config = {"fps": clip.fps, "takes": len(clips), "train_frames": len(train_frames),
+              "held_out_frames": len(held_out)}
+    progress(0.92, "exporting and registering")
+    return publish_version(target, state, plan.model, plan.train.as_dict(), config, metrics, failures,
+                           parent.id if parent else None)

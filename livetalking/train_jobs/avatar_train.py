@@ -29,7 +29,8 @@ import torch
 
 from livetalking.media.face_align import mouth_mask
 from livetalking.media.face_regions import LIPS
-from livetalking.nets.lipsync import LIP_ORIGIN, LIP_SCALE, LipSyncConfig, LipSyncGenerator, generator_inputs
+from livetalking.nets.lipsync import (LIP_ORIGIN, LIP_SCALE, PREVIEW_160, QUALITY_256, LipSyncConfig, LipSyncGenerator,
+                                      generator_inputs)
 from livetalking.train_jobs.avatar_data import AvatarClip
 from livetalking.train_jobs.avatar_losses import lower_face_weights, reconstruction_loss
 from livetalking.train_jobs.lip_model import fit_lips
@@ -68,6 +69,10 @@ class TrainConfig:
         return asdict(self)
 
 
+# The model and loop of each training preset: `preview` for CPUs (a 20 s take in minutes), `quality` for GPUs.
+PRESETS = {"preview": (PREVIEW_160, TrainConfig(epochs=30, batch_size=4)),
+           "quality": (QUALITY_256, TrainConfig(epochs=200, batch_size=32))}
+
 OnEpoch = Callable[[int, dict, Callable[[], dict]], None]
 
 
@@ -93,10 +98,16 @@ def lip_targets(clip: AvatarClip, indices: np.ndarray, size: int) -> np.ndarray:
     return ((lips / size - np.array(LIP_ORIGIN)) * LIP_SCALE).astype(np.float32)
 
 
-def augment_audio(windows: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
-    """(B, T, 80) log-mel windows with a random level (+-audio_gain in log10, +-6 dB by default), a little noise,
-    and one random band of up to audio_mask_bins mel bins set to the window's floor (SpecAugment's frequency
-    mask): the live voice is another recording chain, often another voice."""
+def augment_audio(windows: np.ndarray, feature: str, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """(B, T, D) audio windows, disturbed as another recording chain (often another voice) would: log-mel windows
+    get a random level (+-audio_gain in log10, +-6 dB by default), noise of audio_noise, and one random band of up
+    to audio_mask_bins mel bins set to the window's floor (SpecAugment's frequency mask); whisper states (which
+    do not follow the level) get noise of audio_noise x their spread and the same share of features zeroed."""
+    if feature != "mel":
+        spread = windows.std(axis=(1, 2), keepdims=True)
+        out = windows + rng.normal(0, 1, windows.shape).astype(np.float32) * config.audio_noise * spread
+        dropped = rng.random((len(windows), 1, windows.shape[2])) < config.audio_mask_bins / 80 / 2
+        return np.where(dropped, np.float32(0), out).astype(np.float32)
     out = windows + rng.uniform(-config.audio_gain, config.audio_gain, (len(windows), 1, 1)).astype(np.float32)
     out = out + rng.normal(0, config.audio_noise, out.shape).astype(np.float32)
     for row in out:
@@ -112,7 +123,7 @@ def _shift(images: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
 
 def make_batch(clip: AvatarClip, masks: dict[int, np.ndarray], lips: dict[int, np.ndarray], targets: np.ndarray,
                references: np.ndarray, config: TrainConfig, rng: np.random.Generator, device: torch.device):
-    """target, reference (B, 3, S, S), audio (B, 1, 16, 80), mouth mask (B, 1, S, S), lip targets (B, 40, 2)."""
+    """target, reference (B, 3, S, S), audio (B, 1, T, D), mouth mask (B, 1, S, S), lip targets (B, 40, 2)."""
     target = torch.from_numpy(clip.crops[targets]).permute(0, 3, 1, 2).float() / 255
     reference = torch.from_numpy(clip.crops[references]).permute(0, 3, 1, 2).float() / 255
     mouth = torch.from_numpy(np.stack([masks[int(i)] for i in targets]))[:, None]
@@ -122,7 +133,7 @@ def make_batch(clip: AvatarClip, masks: dict[int, np.ndarray], lips: dict[int, n
     if config.shift_px:
         dx, dy = (int(v) for v in rng.integers(-config.shift_px, config.shift_px + 1, 2))
         target, reference, mouth = _shift(target, dx, dy), _shift(reference, dx, dy), _shift(mouth, dx, dy)
-    audio = torch.from_numpy(augment_audio(clip.audio[targets], config, rng))[:, None]
+    audio = torch.from_numpy(augment_audio(clip.audio[targets], clip.feature, config, rng))[:, None]
     lip = torch.from_numpy(np.stack([lips[int(i)] for i in targets]))
     return target.to(device), reference.to(device), audio.to(device), mouth.to(device), lip.to(device)
 

@@ -19,15 +19,25 @@ from livetalking.platform.tasks import TaskContext
 from livetalking.platform.tenancy import get_owned
 
 
-def _accepted_takes(ctx: TaskContext, avatar_id: uuid.UUID) -> list[PreparedTake]:
+def accepted_takes(ctx: TaskContext, avatar_id: uuid.UUID) -> list[PreparedTake]:
+    """The avatar's accepted prepared takes, oldest first; InvalidInput when it has none."""
     with session_scope(ctx.engine) as session:
         get_owned(session, Avatar, ctx.tenant_id, avatar_id, "avatar")
         rows = list(session.exec(select(PreparedTake).where(PreparedTake.avatar_id == avatar_id,
                                                             PreparedTake.verdict == "accepted")))
     if not rows:
-        raise InvalidInput("the avatar has no accepted prepared take to train from; prepare it first",
+        raise InvalidInput("the avatar has no accepted prepared take to train or evaluate on; prepare it first",
                            code="avatar.not_prepared")
     return sorted(rows, key=lambda r: r.created_at)
+
+
+def load_clips(ctx: TaskContext, rows: list[PreparedTake], model) -> list:
+    """Each prepared take as an AvatarClip with the crop size and audio feature of `model` (a LipSyncConfig)."""
+    from livetalking.platform.prepared_manifest import load_manifest
+    from livetalking.train_jobs.clip_loader import load_clip
+
+    return [load_clip(ctx.store, load_manifest(ctx.store, r.manifest_key, r.manifest_sha256), model.size, model.audio)
+            for r in rows]
 
 
 def train_avatar_model(ctx: TaskContext) -> dict:
@@ -36,13 +46,11 @@ def train_avatar_model(ctx: TaskContext) -> dict:
     import torch
 
     from livetalking.registry.publish import PublishTarget
-    from livetalking.train_jobs.avatar_data import load_clip
     from livetalking.train_jobs.avatar_job import RayPlacement
     from livetalking.train_jobs.avatar_model import plan_for, train_avatar
-    from livetalking.platform.prepared_manifest import load_manifest
 
     avatar_id = uuid.UUID(ctx.payload["avatar_id"])
-    rows = _accepted_takes(ctx, avatar_id)
+    rows = accepted_takes(ctx, avatar_id)
     with session_scope(ctx.engine) as session:
         had_active = session.get(Avatar, avatar_id).active_version_id is not None
         requested_by = session.get(Task, ctx.task_id).created_by
@@ -68,8 +76,7 @@ def train_avatar_model(ctx: TaskContext) -> dict:
     set_state(ctx.engine, Avatar, avatar_id, "training")
     target = PublishTarget(ctx.engine, ctx.store, ctx.tenant_id, avatar_id, ModelKind.avatar, actor=requested_by)
     try:
-        clips = [load_clip(ctx.store, load_manifest(ctx.store, r.manifest_key, r.manifest_sha256), plan.model.size)
-                 for r in rows]
+        clips = load_clips(ctx, rows, plan.model)
         version = train_avatar(clips, plan=plan, target=target, settings=settings, progress=ctx.report,
                                resume=resume, save=save)
     except BaseException:

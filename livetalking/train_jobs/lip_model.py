@@ -49,7 +49,10 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _solve(x: np.ndarray, y: np.ndarray, strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge weights and bias; in the dual form (an n x n system) when there are fewer frames than inputs."""
     mean_y = y.mean(0)
+    if len(x) < x.shape[1]:
+        return x.T @ np.linalg.solve(x @ x.T + strength * np.eye(len(x)), y - mean_y), mean_y
     gram = x.T @ x + strength * np.eye(x.shape[1])
     return np.linalg.solve(gram, x.T @ (y - mean_y)), mean_y
 

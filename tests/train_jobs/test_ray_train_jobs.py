@@ -42,12 +42,12 @@ def test_xtts_fine_tuning_runs_as_a_ray_train_job(local_ray, tiny_xtts_models, t
 def short_clip(tmp_path_factory):
     """A real talking face (8 s, 25 fps), prepared, as 96 px crops."""
     from livetalking.platform.store import LocalStore
-    from livetalking.train_jobs.avatar_data import load_clip
+    from livetalking.train_jobs.clip_loader import load_clip
     from tests.fixtures.avatars import prepare_shared_take, settings_with_base_models
 
     settings = settings_with_base_models(tmp_path_factory.mktemp("ray-avatar"))
     store = LocalStore(settings.models_root)
-    return load_clip(store, prepare_shared_take(settings, store, "talking_face_kh"), 96)
+    return load_clip(store, prepare_shared_take(settings, store, "talking_face_kh"), 96, "whisper_mel")
 
 
 def _train_avatar_on_ray(clip, epochs: int, workers: int, storage, run_name: str):
