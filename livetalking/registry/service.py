@@ -1,6 +1,8 @@
-"""Register, list, show, delete, promote and roll back model versions; personas follow the active one."""
+"""Register, list, show, delete, promote and roll back model versions, record newer metrics; personas follow the
+active one."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,20 +196,64 @@ def promote_model(engine: Engine, tenant_id: uuid.UUID, model_id: uuid.UUID) -> 
     return model
 
 
+def _active_model(session: Session, tenant_id: uuid.UUID, model_id: uuid.UUID) -> ModelVersion:
+    model = get_model(session, tenant_id, model_id)
+    if model.status is not ModelStatus.active:
+        raise Conflict("only the active version can be rolled back", code="model.not_active")
+    return model
+
+
+def _roll_back(session: Session, tenant_id: uuid.UUID, model: ModelVersion, previous: ModelVersion) -> ModelVersion:
+    target = _target(session, tenant_id, model.kind, model.target_id)
+    model.status = ModelStatus.archived
+    session.add(model)
+    _activate(session, target, previous)
+    return previous
+
+
 def rollback_model(engine: Engine, tenant_id: uuid.UUID, model_id: uuid.UUID) -> ModelVersion:
     """Undo the promotion of an active version: the version it replaced becomes active again."""
     with session_scope(engine) as session:
-        model = get_model(session, tenant_id, model_id)
-        if model.status is not ModelStatus.active:
-            raise Conflict("only the active version can be rolled back", code="model.not_active")
+        model = _active_model(session, tenant_id, model_id)
         previous = session.get(ModelVersion, model.replaces_version_id) if model.replaces_version_id else None
         if previous is None:
             raise Conflict("there is no previous version to roll back to", code="model.no_previous")
-        target = _target(session, tenant_id, model.kind, model.target_id)
-        model.status = ModelStatus.archived
+        return _roll_back(session, tenant_id, model, previous)
+
+
+def _earlier_versions(session: Session, model: ModelVersion) -> list[ModelVersion]:
+    """The other versions of the model (same name and avatar or voice) registered before it and not rejected,
+    newest first."""
+    return list(session.exec(select(ModelVersion).where(
+        ModelVersion.tenant_id == model.tenant_id, ModelVersion.name == model.name,
+        ModelVersion.target_id == model.target_id, ModelVersion.id != model.id,
+        col(ModelVersion.created_at) < model.created_at, ModelVersion.status != ModelStatus.rejected)
+        .order_by(col(ModelVersion.created_at).desc())))
+
+
+def rollback_to_passing(engine: Engine, tenant_id: uuid.UUID, model_id: uuid.UUID,
+                        passes: Callable[[dict], bool]) -> ModelVersion | None:
+    """Replace an active version by the newest earlier version of its model whose recorded metrics `passes`;
+    None, with nothing changed, when there is none."""
+    with session_scope(engine) as session:
+        model = _active_model(session, tenant_id, model_id)
+        previous = next((v for v in _earlier_versions(session, model) if passes(v.metrics)), None)
+        return _roll_back(session, tenant_id, model, previous) if previous is not None else None
+
+
+def record_metrics(engine: Engine, tenant_id: uuid.UUID, model_id: uuid.UUID, metrics: dict[str, float]) -> dict:
+    """Store newer measures on a version (the ones it does not measure again are kept), and on its avatar or voice
+    when it is the active one; returns the values they replaced."""
+    with session_scope(engine) as session:
+        model = get_model(session, tenant_id, model_id)
+        replaced = {k: model.metrics[k] for k in metrics if k in model.metrics}
+        model.metrics = {**model.metrics, **{k: float(v) for k, v in metrics.items()}}
         session.add(model)
-        _activate(session, target, previous)
-    return previous
+        if model.status is ModelStatus.active and model.target_id is not None:
+            target = _target(session, tenant_id, model.kind, model.target_id)
+            target.metrics, target.updated_at = dict(model.metrics), utcnow()
+            session.add(target)
+    return replaced
 
 
 def stored_files(model: ModelVersion) -> dict[str, dict]:

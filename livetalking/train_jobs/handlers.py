@@ -6,7 +6,9 @@ from collections.abc import Callable, Mapping
 from livetalking.errors import IntegrityFailure
 from livetalking.platform.db import session_scope
 from livetalking.platform.tasks import TaskContext
+from livetalking.registry.evaluation import EVALUATE_TASK_TYPE
 from livetalking.registry.service import get_model, verify_artifacts
+from livetalking.train_jobs.avatar_evaluation_task import evaluate_model
 from livetalking.train_jobs.avatar_task import preprocess_avatar
 from livetalking.train_jobs.avatar_training_task import train_avatar_model
 from livetalking.train_jobs.render_task import render_video
@@ -35,4 +37,4 @@ def verify_models(ctx: TaskContext) -> dict:
 
 DEFAULT_HANDLERS: Mapping[str, Handler] = {"models:verify": verify_models, "avatars:preprocess": preprocess_avatar,
                                            "avatars:train": train_avatar_model, "voices:train": train_voice,
-                                           "renders:create": render_video}
+                                           "renders:create": render_video, EVALUATE_TASK_TYPE: evaluate_model}

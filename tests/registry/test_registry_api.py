@@ -167,6 +167,29 @@ def test_promote_and_rollback_move_the_active_version(db_client, db_keys, avatar
     assert not_active.json()["error"]["code"] == "model.not_active"
 
 
+def test_evaluate_queues_a_task_for_trained_avatar_versions_only(db_client, db_keys, avatar):
+    operator = db_keys.headers(Role.operator)
+    trained = register_model(db_client, operator, model_card(version="1", target_id=avatar,
+                                                             config={"model": {"size": 96}})).json()
+    from_card = register_model(db_client, operator, model_card(version="2", target_id=avatar)).json()
+    voice = register_model(db_client, operator, model_card(name="anna-voice", kind="voice")).json()
+    theirs = register_model(db_client, db_keys.headers(Role.operator, "other"), model_card()).json()
+    for model_id, status, code in ((uuid.uuid4(), 404, "model.not_found"), (theirs["id"], 404, "model.not_found"),
+                                   (voice["id"], 422, "model.evaluate_unsupported"),
+                                   (from_card["id"], 422, "model.evaluate_unsupported")):
+        response = db_client.post(f"/api/v1/models/{model_id}:evaluate", headers=operator)
+        assert response.status_code == status and response.json()["error"]["code"] == code, response.text
+    denied = db_client.post(f"/api/v1/models/{trained['id']}:evaluate", headers=db_keys.headers(Role.viewer))
+    assert denied.status_code == 403
+    queued = db_client.post(f"/api/v1/models/{trained['id']}:evaluate", headers=operator)
+    assert queued.status_code == 202, queued.text
+    task = queued.json()
+    assert task["type"] == "models:evaluate" and task["state"] == "queued"
+    assert task["payload"] == {"model_id": trained["id"]}
+    assert db_client.get("/api/v1/tasks", params={"type": "models:evaluate"}, headers=operator).json()[0]["id"] == \
+        task["id"]
+
+
 def test_promote_needs_a_target(db_client, db_keys):
     model = register_model(db_client, db_keys.headers(), model_card()).json()
     response = db_client.post(f"/api/v1/models/{model['id']}:promote", headers=db_keys.headers())

@@ -43,6 +43,7 @@ REQUIRED_ROLE = {
     ("DELETE", "/api/v1/models/{model_id}"): Role.admin,
     ("POST", "/api/v1/models/{model_id}:promote"): Role.operator,
     ("POST", "/api/v1/models/{model_id}:rollback"): Role.operator,
+    ("POST", "/api/v1/models/{model_id}:evaluate"): Role.operator,
     ("POST", "/api/v1/avatars"): Role.operator,
     ("GET", "/api/v1/avatars"): Role.viewer,
     ("GET", "/api/v1/avatars/{persona_id}"): Role.viewer,
@@ -73,7 +74,8 @@ REQUIRED_ROLE = {
     ("GET", "/api/v1/renders/{render_id}/video"): Role.viewer,
 }
 # An answer that is right for a caller allowed to call the route on its own fresh resources.
-EXPECTED_REFUSALS = {("GET", "/api/v1/avatars/{avatar_id}/preview.png"): "avatar.not_prepared",
+EXPECTED_REFUSALS = {("POST", "/api/v1/models/{model_id}:evaluate"): "model.evaluate_unsupported",
+                     ("GET", "/api/v1/avatars/{avatar_id}/preview.png"): "avatar.not_prepared",
                      ("POST", "/api/v1/voices/{voice_id}:clone"): "voice.no_takes",
                      ("POST", "/api/v1/voices/{voice_id}:preview"): "voice.not_ready",
                      ("POST", "/api/v1/avatars/{avatar_id}:train"): "avatar.not_prepared",

@@ -7,8 +7,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from livetalking.errors import Forbidden, InvalidInput
-from livetalking.platform.tables import ModelKind, ModelStatus, ModelVersion, ModelVersionPublic
+from livetalking.platform.tables import ModelKind, ModelStatus, ModelVersion, ModelVersionPublic, Task, TaskPublic
 from livetalking.registry.card import ArtifactFormat
+from livetalking.registry.evaluation import queue_evaluation
 from livetalking.registry.service import (ModelFilter, delete_model, get_model, list_models, parse_card,
                                           promote_model, register_model, rollback_model)
 from livetalking.serve_apps.api.deps import Admin, ContextDep, Operator, SessionDep, Viewer
@@ -90,3 +91,14 @@ def promote(model_id: uuid.UUID, principal: Operator, context: ContextDep) -> Mo
 def rollback(model_id: uuid.UUID, principal: Operator, context: ContextDep) -> ModelVersion:
     """Roll the active version back; returns the version that is active now."""
     return rollback_model(context.engine, principal.tenant_id, model_id)
+
+
+@router.post("/{model_id}:evaluate", response_model=TaskPublic, status_code=status.HTTP_202_ACCEPTED)
+def evaluate(model_id: uuid.UUID, principal: Operator, session: SessionDep, context: ContextDep) -> Task:
+    """Queue the evaluation of an avatar version on its avatar's held-out frames with the current gate; an active
+    version that fails is rolled back to the newest earlier version that passes (follow GET /api/v1/tasks/{id})."""
+    task = queue_evaluation(session, principal.tenant_id, model_id, principal.key_id, context.task_types,
+                            context.settings.task_max_attempts)
+    session.commit()
+    context.on_task_queued()
+    return task
