@@ -121,7 +121,7 @@ def consents_add(subject: str, scope: Annotated[str, typer.Option()], licence: A
 
 @takes_app.command("add")
 def takes_add(file: Path, face_id: Annotated[str, typer.Option()], consent_id: Annotated[str, typer.Option()],
-              kind: Annotated[str, typer.Option(help="video or audio")] = "video",
+              kind: Annotated[str, typer.Option(help="video, audio, or image (a render background)")] = "video",
               mic_profile: Annotated[str | None, typer.Option()] = None,
               normalize: Annotated[bool, typer.Option(help="convert other audio rates / stereo")] = False,
               resume: Annotated[str | None, typer.Option(help="upload id printed by an interrupted run")] = None,
@@ -213,6 +213,16 @@ models_app.command("rollback", help="Return to the version the active one replac
     _model_action("POST", ":rollback"))
 
 
+@models_app.command("evaluate")
+def models_evaluate(model_id: uuid.UUID,
+                    wait: Annotated[bool, typer.Option(help="follow the task with a progress bar")] = True,
+                    url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Evaluate an avatar version again with the current gate; a failing active version is rolled back."""
+    task = _api(url, api_key, "POST", f"/api/v1/models/{model_id}:evaluate")
+    err.print(f"model {model_id}: evaluation task {task['id']}")
+    _result_or_task(url, api_key, task, wait)
+
+
 @tasks_app.command("list")
 def tasks_list(state: str | None = None, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """The tenant's tasks."""
@@ -268,10 +278,7 @@ def avatars_train(avatar_id: uuid.UUID,
     body = {k: v for k, v in {"preset": preset, "epochs": epochs}.items() if v is not None}
     task = _api(url, api_key, "POST", f"/api/v1/avatars/{avatar_id}:train", json=body)
     err.print(f"avatar {avatar_id}: training task {task['id']}")
-    if wait:
-        _print(_follow_task(url, api_key, task["id"]).get("result"))
-        return
-    _print(task)
+    _result_or_task(url, api_key, task, wait)
 
 
 @app.command("render")
@@ -281,12 +288,15 @@ def render(avatar_id: uuid.UUID,
            text: Annotated[str | None, typer.Option(help="text to say in --voice")] = None,
            voice: Annotated[uuid.UUID | None, typer.Option(help="the voice that says --text")] = None,
            background: Annotated[str, typer.Option(help="#RRGGBB, or transparent (WebM with alpha)")] = "#00b140",
+           background_take: Annotated[uuid.UUID | None, typer.Option(
+               help="an image take to render over (MP4), scaled to cover the frame")] = None,
            version: Annotated[str | None, typer.Option(help="an avatar version (v2) or model id")] = None,
            url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Render the avatar saying an audio take (--audio-take) or a text in a voice (--text, --voice)."""
     body = {"avatar_id": str(avatar_id), "background": background, "version": version,
             "audio_take_id": str(audio_take) if audio_take else None, "text": text,
-            "voice_id": str(voice) if voice else None}
+            "voice_id": str(voice) if voice else None,
+            "background_take_id": str(background_take) if background_take else None}
     created = _api(url, api_key, "POST", "/api/v1/renders", json={k: v for k, v in body.items() if v is not None})
     err.print(f"render {created['id']}")
     result = _follow_task(url, api_key, created["id"])["result"]
@@ -376,6 +386,11 @@ def _follow_task(url: str, api_key: str, task_id: str) -> dict:
         err.print(f"[red]task {task['state']}[/red] {task.get('error_code') or ''}: {task.get('error') or ''}")
         raise typer.Exit(1)
     return task
+
+
+def _result_or_task(url: str, api_key: str, task: dict, wait: bool) -> None:
+    """Follow a queued task and print its result, or print the task as queued."""
+    _print(_follow_task(url, api_key, task["id"]).get("result") if wait else task)
 
 
 @tenants_app.command("create")

@@ -6,6 +6,7 @@ from pathlib import Path
 from livetalking.errors import InvalidInput
 from livetalking.media.audio_io import normalise_wav
 from livetalking.media.backdrop import estimate_backdrop
+from livetalking.media.image_io import MAX_SIDE, ImageInfo, probe_image, read_image
 from livetalking.media.probe import AudioInfo, VideoInfo, probe_audio, probe_video, sample_frames
 
 VIDEO_EXTENSIONS = (".mp4", ".mov")
@@ -19,6 +20,11 @@ AUDIO_RATES = (16000, 24000)
 MIN_NORMALISABLE_RATE = 16000
 MIN_BACKDROP_SHARE = 0.5
 BACKDROP_SAMPLE_FRAMES = 6
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+IMAGE_FORMATS = {"png": "png", "mjpeg": "jpeg"}
+IMAGE_MIN_SIDE = 64
+IMAGE_MAX_SIDE = MAX_SIDE
+EXTENSIONS = {"video": VIDEO_EXTENSIONS, "audio": AUDIO_EXTENSIONS, "image": IMAGE_EXTENSIONS}
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ def _fail(code: str, rule: str, measured, expected, message: str) -> InvalidInpu
 
 def check_extension(filename: str, kind: str) -> None:
     """The file name must end in an extension of its kind."""
-    allowed = VIDEO_EXTENSIONS if kind == "video" else AUDIO_EXTENSIONS
+    allowed = EXTENSIONS[kind]
     suffix = Path(filename).suffix.lower()
     if suffix not in allowed:
         raise _fail("upload.bad_extension", "file extension", suffix or "(none)", list(allowed),
@@ -139,3 +145,20 @@ def validate_audio(path: Path, spec: CaptureSpec, normalise: bool, scratch: Path
     normalised = probe_audio(out)
     report["normalised"] = True
     return normalised, report, out
+
+
+def validate_image(path: Path) -> tuple[ImageInfo, dict]:
+    """Check an image take (PNG or JPEG, 64 to 4096 px a side, every pixel decodes); returns its info and report."""
+    info = probe_image(path)
+    if info.codec not in IMAGE_FORMATS:
+        raise _fail("take.bad_image", "PNG or JPEG", info.codec, list(IMAGE_FORMATS),
+                    f"the image is {info.codec}; an image take must be PNG or JPEG")
+    sides = [info.width, info.height]
+    if min(sides) < IMAGE_MIN_SIDE or max(sides) > IMAGE_MAX_SIDE:
+        raise _fail("take.bad_image", "width and height in pixels", sides,
+                    f"{IMAGE_MIN_SIDE} to {IMAGE_MAX_SIDE}",
+                    f"the image is {info.width} x {info.height} px; each side must be "
+                    f"{IMAGE_MIN_SIDE} to {IMAGE_MAX_SIDE} px")
+    read_image(path)
+    return info, {"verdict": "accepted", "format": IMAGE_FORMATS[info.codec], "resolution": sides,
+                  "codec": info.codec}

@@ -19,6 +19,7 @@ from livetalking.platform.tenancy import get_owned
 
 TASK_TYPE = "renders:create"
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_BACKGROUND = "#00b140"
 
 
 class RenderRequest(SQLModel):
@@ -29,8 +30,10 @@ class RenderRequest(SQLModel):
     audio_take_id: uuid.UUID | None = None
     text: str | None = Field(default=None, min_length=1, max_length=2000)
     voice_id: uuid.UUID | None = None
-    background: str = Field(default="#00b140", max_length=20,
+    background: str = Field(default=DEFAULT_BACKGROUND, max_length=20,
                             description="a colour #RRGGBB (MP4, H.264 + AAC) or 'transparent' (WebM, VP9 with alpha)")
+    background_take_id: uuid.UUID | None = Field(
+        default=None, description="an image take to render over instead (MP4), scaled to cover the frame")
 
     @model_validator(mode="after")
     def _one_source(self) -> "RenderRequest":
@@ -39,6 +42,8 @@ class RenderRequest(SQLModel):
             raise ValueError("give either audio_take_id, or text together with voice_id")
         if self.background != "transparent" and not COLOUR.match(self.background):
             raise ValueError("background must be a colour #RRGGBB or 'transparent'")
+        if self.background_take_id is not None and self.background != DEFAULT_BACKGROUND:
+            raise ValueError("give either a background colour (or 'transparent') or background_take_id, not both")
         return self
 
 
@@ -48,17 +53,26 @@ def queue_render(session: Session, tenant_id: uuid.UUID, request: RenderRequest,
     avatar = get_owned(session, Avatar, tenant_id, request.avatar_id, "avatar")
     model = persona_version(session, avatar, request.version, "avatar.not_trained")
     if request.audio_take_id is not None:
-        take = get_owned(session, Take, tenant_id, request.audio_take_id, "take")
-        if take.kind is not TakeKind.audio:
-            raise InvalidInput(f"take {take.id} is a {take.kind.value} take; a render speaks an audio take",
-                               code="render.audio_take_kind")
+        _take_of_kind(session, tenant_id, request.audio_take_id, TakeKind.audio, "render.audio_take_kind",
+                      "a render speaks an audio take")
     else:
         voice = get_owned(session, Voice, tenant_id, request.voice_id, "voice")
         if voice.active_version_id is None:
             raise Conflict("the voice has no active version yet: clone it first", code="voice.not_ready")
+    if request.background_take_id is not None:
+        _take_of_kind(session, tenant_id, request.background_take_id, TakeKind.image, "render.background_take_kind",
+                      "a render's background is an image take")
     payload = {**request.model_dump(mode="json", exclude_none=True), "model_id": str(model.id)}
     return create_task(session, tenant_id, TASK_TYPE, payload, known_types=known_types, created_by=actor,
                        max_attempts=max_attempts)
+
+
+def _take_of_kind(session: Session, tenant_id: uuid.UUID, take_id: uuid.UUID, kind: TakeKind, code: str,
+                  rule: str) -> None:
+    """The take is the tenant's (else NotFound) and of this kind (else InvalidInput `code`)."""
+    take = get_owned(session, Take, tenant_id, take_id, "take")
+    if take.kind is not kind:
+        raise InvalidInput(f"take {take.id} is a {take.kind.value} take; {rule}", code=code)
 
 
 def get_render(session: Session, tenant_id: uuid.UUID, render_id: uuid.UUID) -> Task:

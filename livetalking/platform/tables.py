@@ -30,6 +30,7 @@ class Role(StrEnum):
 class TakeKind(StrEnum):
     video = "video"
     audio = "audio"
+    image = "image"
 
 
 class ModelKind(StrEnum):

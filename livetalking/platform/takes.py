@@ -9,7 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from livetalking.errors import Conflict, InvalidInput
-from livetalking.media.capture_spec import CaptureSpec, check_extension, validate_audio, validate_video
+from livetalking.media.capture_spec import (CaptureSpec, check_extension, validate_audio, validate_image,
+                                             validate_video)
 from livetalking.platform.consent import require_valid_consent
 from livetalking.platform.db import session_scope
 from livetalking.platform.store import ArtifactStore, scoped_key
@@ -53,17 +54,8 @@ def ingest_take(engine: Engine, store: ArtifactStore, settings: Settings, tenant
     with session_scope(engine) as session:
         require_valid_consent(session, tenant_id, upload.consent_id)
         spec = capture_spec(settings, session.get(Tenant, tenant_id))
-    scratch = upload.path.parent
     take_id = uuid.uuid4()
-    if upload.kind is TakeKind.video:
-        video, report = validate_video(upload.path, spec)
-        stored_path = upload.path
-        fields = dict(container="mp4", codec=video.codec, fps=round(video.fps, 3), width=video.width,
-                      height=video.height, duration_s=video.duration_s, chroma_info=report["chroma"])
-    else:
-        audio, report, stored_path = validate_audio(upload.path, spec, upload.normalize, scratch)
-        fields = dict(container=audio.container, codec=audio.codec, duration_s=audio.duration_s,
-                      sample_rate=audio.sample_rate, channels=audio.channels)
+    report, stored_path, fields = _validated(upload, spec)
     suffix = Path(upload.filename).suffix.lower()
     key = scoped_key(tenant_id, "takes", upload.face_id, str(take_id), f"source{suffix}")
     try:
@@ -82,6 +74,22 @@ def ingest_take(engine: Engine, store: ArtifactStore, settings: Settings, tenant
         store.delete(key)
         raise
     return take
+
+
+def _validated(upload: TakeUpload, spec: CaptureSpec) -> tuple[dict, Path, dict]:
+    """Check the file against the spec of its kind: the report, the file to store and the take's media fields."""
+    if upload.kind is TakeKind.video:
+        video, report = validate_video(upload.path, spec)
+        return report, upload.path, dict(container="mp4", codec=video.codec, fps=round(video.fps, 3),
+                                         width=video.width, height=video.height, duration_s=video.duration_s,
+                                         chroma_info=report["chroma"])
+    if upload.kind is TakeKind.image:
+        image, report = validate_image(upload.path)
+        return report, upload.path, dict(container=report["format"], codec=image.codec, width=image.width,
+                                         height=image.height, duration_s=0.0)
+    audio, report, stored_path = validate_audio(upload.path, spec, upload.normalize, upload.path.parent)
+    return report, stored_path, dict(container=audio.container, codec=audio.codec, duration_s=audio.duration_s,
+                                     sample_rate=audio.sample_rate, channels=audio.channels)
 
 
 def get_take(session: Session, tenant_id: uuid.UUID, take_id: uuid.UUID) -> Take:

@@ -1,13 +1,16 @@
 """The renders:create task: an avatar version says an audio take (or a text in a voice) as a talking video.
 
-MP4 (H.264 + AAC at the audio's own rate) over a colour, or WebM (VP9 with alpha + Opus) when the
-background is transparent; the video keeps the prepared take's frame rate and lasts as long as the
-audio. Frames are generated and encoded in batches, so memory does not grow with the audio's length.
+MP4 (H.264 + AAC at the audio's own rate) over a colour or an image take (scaled to cover the frame),
+or WebM (VP9 with alpha + Opus) when the background is transparent; the video keeps the prepared
+take's frame rate and lasts as long as the audio. Frames are generated and encoded in batches, so
+memory does not grow with the audio's length.
 """
 
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from sqlmodel import select
@@ -15,8 +18,10 @@ from sqlmodel import select
 from livetalking.errors import InvalidInput
 from livetalking.media.audio_features import RATE, voice_activity
 from livetalking.media.audio_io import decode_audio, resample
+from livetalking.media.image_io import cover, read_image
 from livetalking.platform.db import session_scope
 from livetalking.platform.prepared_manifest import load_manifest
+from livetalking.platform.renders import DEFAULT_BACKGROUND
 from livetalking.platform.store import scoped_key
 from livetalking.platform.tables import Avatar, ModelVersion, PreparedTake, Take, Voice
 from livetalking.platform.tasks import TaskContext
@@ -24,9 +29,22 @@ from livetalking.platform.tenancy import get_owned
 from livetalking.registry.service import stored_files
 
 OUTPUT_RATE = 24000
+T = TypeVar("T")
 
 
-def _background(value: str, height: int, width: int) -> np.ndarray | None:
+def _read_take(ctx: TaskContext, take_id: str, read: Callable[[Path], T]) -> T:
+    """read(path) of the tenant's take, fetched from the store and checked against its sha256."""
+    with session_scope(ctx.engine) as session:
+        take = get_owned(session, Take, ctx.tenant_id, uuid.UUID(take_id), "take")
+    with ctx.store.open_local(take.storage_key, sha256=take.sha256) as path:
+        return read(path)
+
+
+def _background(ctx: TaskContext, height: int, width: int) -> np.ndarray | None:
+    """(H, W, 3) RGB: the image take scaled to cover the frame, or the colour; None when transparent."""
+    if "background_take_id" in ctx.payload:
+        return cover(_read_take(ctx, ctx.payload["background_take_id"], read_image), height, width)
+    value = ctx.payload.get("background", DEFAULT_BACKGROUND)
     if value == "transparent":
         return None
     colour = [int(value[i:i + 2], 16) for i in (1, 3, 5)]
@@ -37,11 +55,7 @@ def _speech(ctx: TaskContext) -> tuple[np.ndarray, int]:
     """The audio to say at its own rate (mono float32), from the take or synthesised by the voice."""
     payload = ctx.payload
     if "audio_take_id" in payload:
-        with session_scope(ctx.engine) as session:
-            take = get_owned(session, Take, ctx.tenant_id, uuid.UUID(payload["audio_take_id"]), "take")
-        with ctx.store.open_local(take.storage_key, sha256=take.sha256) as path:
-            audio = decode_audio(path, OUTPUT_RATE)
-        return audio, OUTPUT_RATE
+        return _read_take(ctx, payload["audio_take_id"], lambda path: decode_audio(path, OUTPUT_RATE)), OUTPUT_RATE
     from livetalking.engines.loader import engine_for
 
     with session_scope(ctx.engine) as session:
@@ -53,7 +67,8 @@ def _speech(ctx: TaskContext) -> tuple[np.ndarray, int]:
 
 def render_video(ctx: TaskContext) -> dict:
     """Render (payload: a RenderRequest plus model_id) and store the video under renders/<task id>/."""
-    from livetalking.engines.avatar_engine import AvatarRenderer, OnnxGenerator, load_idle_loop
+    from livetalking.engines.avatar_engine import AvatarRenderer, load_idle_loop
+    from livetalking.engines.lipsync_runtime import OnnxGenerator
     from livetalking.media.talking_video import write_talking_video
     from livetalking.nets.lipsync import LipSyncConfig
 
@@ -81,7 +96,7 @@ def render_video(ctx: TaskContext) -> dict:
     with tempfile.TemporaryDirectory() as tmp, ctx.store.open_local(onnx["key"], sha256=onnx["sha256"]) as weights:
         renderer = AvatarRenderer(loop, OnnxGenerator(weights), config)
         total = renderer.frame_count(audio_16k)
-        background = _background(payload.get("background", "#00b140"), *loop.foreground.shape[1:3])
+        background = _background(ctx, *loop.foreground.shape[1:3])
 
         def frames():
             for k, frame in enumerate(renderer.frames(audio_16k, background)):

@@ -8,19 +8,22 @@ judges that).
 import math
 
 import av
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from livetalking.engines.avatar_engine import (AvatarRenderer, IdleLoop, OnnxGenerator, colour_match, composite,
-                                               load_idle_loop, stillest_stretch)
+from livetalking.engines.avatar_engine import (AvatarRenderer, IdleLoop, colour_match, composite, load_idle_loop,
+                                               stillest_stretch)
+from livetalking.engines.lipsync_runtime import OnnxGenerator
 from livetalking.media.audio_io import decode_audio
+from livetalking.media.image_io import cover, read_image
 from livetalking.media.talking_video import write_talking_video
 from livetalking.nets.lipsync import PREVIEW_96, LipSyncGenerator
 from livetalking.platform.store import LocalStore
 from livetalking.train_jobs.avatar_export import write_files
 from tests.fixtures.avatars import prepare_shared_take, settings_with_base_models
-from tests.fixtures.media import shared
+from tests.fixtures.media import decode_frames, shared, write_picture
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +101,25 @@ def test_a_render_lasts_as_long_as_its_audio_with_sound_in_step(prepared, tmp_pa
         assert abs(video_s - expected / 25) < 0.01 and abs(audio_s - len(audio) / 16000) < 0.05
         assert abs(video_s - audio_s) < 1 / 25
         assert abs(float(video.start_time * video.time_base) - float(sound.start_time * sound.time_base)) < 0.03
+
+
+def test_a_render_over_an_image_shows_the_image_away_from_the_person(prepared, tmp_path):
+    store, manifest, generator = prepared
+    loop = load_idle_loop(store, manifest, 96, seconds=1.0)
+    height, width = loop.foreground.shape[1:3]
+    background = cover(read_image(write_picture(tmp_path / "studio.jpg", 300, 800)), height, width)
+    audio = decode_audio(shared("speech_en_1.wav"), 16000)[:16000]
+    path = tmp_path / "render.mp4"
+    frames = AvatarRenderer(loop, generator, PREVIEW_96).frames(audio, background)
+    assert write_talking_video(path, frames, loop.fps, audio, 16000) == 25
+    # pixels at least 16 px from anything the matte ever shows, and from the red | blue border of the picture
+    person = (loop.alpha > 0).any(axis=0).astype(np.uint8)
+    far = cv2.dilate(person, np.ones((33, 33), np.uint8)) == 0
+    far[:, width // 2 - 16:width // 2 + 16] = False
+    assert far[:, :width // 2].mean() > 0.05 and far[:, width // 2:].mean() > 0.05  # both colours are seen
+    for frame in decode_frames(path)[::6]:
+        assert frame.shape == background.shape
+        assert np.abs(frame[far].astype(int) - background[far]).mean() < 3
 
 
 def test_a_transparent_render_keeps_the_matte_in_vp9(prepared, tmp_path):

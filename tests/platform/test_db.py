@@ -24,7 +24,7 @@ def test_migrations_create_every_table_and_are_idempotent(database_url):
     inspector = sa.inspect(engine)
     assert EXPECTED_TABLES <= set(inspector.get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     engine.dispose()
 
 

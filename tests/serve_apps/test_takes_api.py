@@ -1,14 +1,17 @@
 """Take upload through the API: accepted takes are stored and recorded; every rejection leaves nothing behind."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import av
+import cv2
 import pytest
 from sqlmodel import select
 
 from livetalking.platform.db import session_scope
 from livetalking.platform.tables import Role, Take
 from tests.conftest import new_consent, upload_take
+from tests.fixtures.media import write_picture
 
 
 def stored_files(context) -> list:
@@ -77,6 +80,62 @@ def test_stereo_44k_audio_is_normalised_when_asked(client, keys, context):
         assert (stream.sample_rate, stream.codec_context.channels) == (24000, 1)
         assert abs(float(stream.duration * stream.time_base) - 5.0155) < 0.05
     assert leftovers(context)["uploads"] == []
+
+
+@pytest.mark.parametrize("name,container,codec", [("backdrop.png", "png", "png"),
+                                                  ("backdrop.jpg", "jpeg", "mjpeg")])
+def test_an_image_take_is_stored_with_its_size(db_client, db_keys, db_context, tmp_path, name, container, codec):
+    headers = db_keys.headers(Role.operator)
+    picture = write_picture(tmp_path / name, 90, 160)
+    response = upload_take(db_client, headers, picture, kind="image", consent_id=new_consent(db_client, headers))
+    assert response.status_code == 201, response.text
+    take = response.json()
+    assert (take["kind"], take["container"], take["codec"]) == ("image", container, codec)
+    assert (take["width"], take["height"], take["duration_s"]) == (160, 90, 0.0)
+    assert take["validation"] == {"verdict": "accepted", "format": container, "resolution": [160, 90],
+                                  "codec": codec}
+    assert (db_context.settings.models_root / take["storage_key"]).read_bytes() == picture.read_bytes()
+    assert leftovers(db_context)["uploads"] == []
+    avatar = db_client.post("/api/v1/avatars", json={"display_name": "x", "take_ids": [take["id"]]}, headers=headers)
+    assert avatar.status_code == 422 and avatar.json()["error"]["code"] == "avatar.take_kind"
+
+
+def _bad_pictures(folder: Path) -> list[tuple[str, Path, str, str]]:
+    """(case, file, kind, expected code): broken, mislabelled, too small, too large, not PNG/JPEG, wrong kind."""
+    good = write_picture(folder / "good.png", 90, 160)
+    data = good.read_bytes()
+    corrupt = folder / "corrupt.png"
+    corrupt.write_bytes(data[:40] + bytes(60) + data[100:])
+    text = folder / "notes.png"
+    text.write_text("not a picture")
+    webp = folder / "webp.png"
+    webp.write_bytes(cv2.imencode(".webp", cv2.imread(str(good)))[1].tobytes())
+    return [("corrupt png", corrupt, "image", "take.bad_image"),
+            ("text named .png", text, "image", "take.bad_image"),
+            ("webp named .png", webp, "image", "take.bad_image"),
+            ("too small", write_picture(folder / "small.png", 48, 200), "image", "take.bad_image"),
+            ("too tall", write_picture(folder / "tall.png", 5000, 64), "image", "take.bad_image"),
+            ("too many pixels", write_picture(folder / "huge.jpg", 4100, 4100), "image", "take.bad_image"),
+            ("video extension", good.rename(folder / "good.mp4"), "image", "upload.bad_extension"),
+            ("picture as video", write_picture(folder / "frame.png", 90, 160), "video", "upload.bad_extension")]
+
+
+def test_a_bad_image_take_gets_its_code_and_leaves_nothing_behind(client, keys, context, tmp_path):
+    headers = keys.headers(Role.operator)
+    consent = new_consent(client, headers)
+    for case, picture, kind, code in _bad_pictures(tmp_path):
+        response = upload_take(client, headers, picture, kind=kind, consent_id=consent)
+        assert response.status_code == 422, (case, response.text)
+        error = response.json()["error"]
+        assert error["code"] == code and error["message"], (case, error)
+        left = leftovers(context)
+        assert left["uploads"] == [] and left["store"] == [] and left["rows"] == [], (case, left)
+    small = upload_take(client, headers, write_picture(tmp_path / "s.png", 48, 200), kind="image", consent_id=consent)
+    assert small.json()["error"]["details"] == {"rule": "width and height in pixels", "measured": [200, 48],
+                                                "expected": "64 to 4096"}
+    unconsented = upload_take(client, headers, write_picture(tmp_path / "ok.png", 90, 160), kind="image",
+                              consent_id=None)
+    assert unconsented.json()["error"]["code"] == "consent.required" and leftovers(context)["rows"] == []
 
 
 @pytest.mark.parametrize("consent_case,code", [

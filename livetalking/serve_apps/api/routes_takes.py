@@ -15,14 +15,15 @@ from livetalking.serve_apps.api.pagination import Limit, Offset
 from livetalking.serve_apps.api.uploads import ReceivedForm, receive_multipart
 
 router = APIRouter(prefix="/api/v1/takes", tags=["takes"])
+KINDS = [kind.value for kind in TakeKind]
 
 UPLOAD_SCHEMA = {
     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object",
         "required": ["file", "kind", "face_id", "consent_id"],
         "properties": {
-            "file": {"type": "string", "format": "binary", "description": "MP4/MOV video or WAV audio"},
-            "kind": {"type": "string", "enum": ["video", "audio"]},
+            "file": {"type": "string", "format": "binary", "description": "MP4/MOV video, WAV audio or PNG/JPEG image"},
+            "kind": {"type": "string", "enum": KINDS},
             "face_id": {"type": "string", "description": "the person this take shows"},
             "consent_id": {"type": "string", "format": "uuid"},
             "mic_profile": {"type": "string"},
@@ -31,7 +32,7 @@ UPLOAD_SCHEMA = {
         "application/json": {"schema": {
             "type": "object", "required": ["upload_id", "kind", "face_id", "consent_id"],
             "properties": {"upload_id": {"type": "string", "format": "uuid"},
-                           "kind": {"type": "string", "enum": ["video", "audio"]},
+                           "kind": {"type": "string", "enum": KINDS},
                            "face_id": {"type": "string"}, "consent_id": {"type": "string", "format": "uuid"},
                            "mic_profile": {"type": "string"}, "normalize": {"type": "boolean"}}}}}}
 }
@@ -41,7 +42,7 @@ def _upload_fields(form: ReceivedForm) -> TakeUpload:
     received = form.file("file")
     kind = form.fields.get("kind", "")
     if kind not in TakeKind.__members__:
-        raise InvalidInput(f"kind must be video or audio, got {kind!r}", code="take.kind")
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", code="take.kind")
     raw_consent = form.fields.get("consent_id", "").strip()
     try:
         consent_id = uuid.UUID(raw_consent) if raw_consent else None
