@@ -156,6 +156,7 @@ def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncCo
     masks = dict(zip(usable.tolist(), mouth_masks(clip, usable, model_config.size), strict=True))
     lips = dict(zip(usable.tolist(), lip_targets(clip, usable, model_config.size), strict=True))
     lip_fit = fit_lips(clip.audio[usable], np.stack([lips[int(i)] for i in usable]))
+    torch.manual_seed(config.seed)   # the initial weights: a run is reproducible whatever ran before it in the process
     model = LipSyncGenerator(model_config)
     start_epoch = 0
     if resume is not None:
