@@ -10,10 +10,11 @@ from sqlmodel import Session
 
 from livetalking.errors import InvalidInput
 from livetalking.platform.tables import ModelKind, ModelVersion, Task
+from livetalking.platform.task_types import EVALUATE_MODEL
 from livetalking.platform.tasks import create_task
 from livetalking.registry.service import get_model
 
-EVALUATE_TASK_TYPE = "models:evaluate"
+EVALUATE_TASK_TYPE = EVALUATE_MODEL
 
 
 def check_evaluable(model: ModelVersion) -> None:

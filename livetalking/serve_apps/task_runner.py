@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from livetalking.platform.db import session_scope
 from livetalking.platform.tables import Task, TaskState
 from livetalking.platform.store import make_store
+from livetalking.platform.task_types import TASK_TYPES, TaskResources
 from livetalking.platform.tasks import claim_next, finish, recover_stale
 from livetalking.platform.upload_sessions import purge_expired
 from livetalking.settings import Settings
@@ -45,18 +46,21 @@ class ThreadExecutor:
 
 
 class RayExecutor:
-    """Runs each task as a Ray task; a cancel request interrupts it."""
+    """Runs each task as a Ray task with its type's CPUs and GPUs (platform/task_types); a cancel request
+    interrupts it."""
 
-    def __init__(self, settings: Settings, num_cpus: float = 1.0):
+    def __init__(self, settings: Settings, resources: Mapping[str, TaskResources] = TASK_TYPES):
         import ray
 
         self.ray = ray
-        self.settings = settings
-        self.remote = ray.remote(num_cpus=num_cpus, max_retries=0)(execute_task)
+        self.settings, self.resources = settings, resources
+        self.remote = ray.remote(max_retries=0)(execute_task)
         self.refs: dict[uuid.UUID, object] = {}
 
     def submit(self, task: Task) -> str:
-        ref = self.remote.options(name=f"task:{task.type}").remote(task.id, self.settings, None, True)
+        needs = self.resources.get(task.type, TaskResources())
+        ref = self.remote.options(name=f"task:{task.type}", num_cpus=needs.num_cpus,
+                                  num_gpus=needs.num_gpus).remote(task.id, self.settings, None, True)
         self.refs[task.id] = ref
         return ref.hex()
 

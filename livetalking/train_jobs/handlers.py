@@ -1,4 +1,4 @@
-"""The task types the task center knows, each a function (TaskContext) -> result dict."""
+"""The function that runs each task type of platform/task_types: (TaskContext) -> result dict."""
 
 import uuid
 from collections.abc import Callable, Mapping
@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from livetalking.errors import IntegrityFailure
 from livetalking.platform.db import session_scope
 from livetalking.platform.tasks import TaskContext
-from livetalking.registry.evaluation import EVALUATE_TASK_TYPE
+from livetalking.platform.task_types import (EVALUATE_MODEL, PREPARE_AVATAR, RENDER, TRAIN_AVATAR, TRAIN_VOICE,
+                                             VERIFY_MODELS)
 from livetalking.registry.service import get_model, verify_artifacts
 from livetalking.train_jobs.avatar_evaluation_task import evaluate_model
 from livetalking.train_jobs.avatar_task import preprocess_avatar
@@ -35,6 +36,6 @@ def verify_models(ctx: TaskContext) -> dict:
     return {"verified": results}
 
 
-DEFAULT_HANDLERS: Mapping[str, Handler] = {"models:verify": verify_models, "avatars:preprocess": preprocess_avatar,
-                                           "avatars:train": train_avatar_model, "voices:train": train_voice,
-                                           "renders:create": render_video, EVALUATE_TASK_TYPE: evaluate_model}
+DEFAULT_HANDLERS: Mapping[str, Handler] = {VERIFY_MODELS: verify_models, PREPARE_AVATAR: preprocess_avatar,
+                                           TRAIN_AVATAR: train_avatar_model, TRAIN_VOICE: train_voice,
+                                           RENDER: render_video, EVALUATE_MODEL: evaluate_model}

@@ -186,3 +186,16 @@ def test_no_task_is_lost_when_many_are_queued_at_once(context, keys):
     assert sorted(name for name, _ in handler.seen) == sorted(f"t{i}" for i in range(12))
     with session_scope(context.engine) as session:
         assert all(t.attempts == 1 for t in session.exec(select(Task)).all())
+
+
+def test_every_task_type_has_a_handler_and_the_api_learns_them_without_the_training_stack():
+    import subprocess
+    import sys
+
+    from livetalking.platform.task_types import TASK_TYPES
+
+    assert set(DEFAULT_HANDLERS) == set(TASK_TYPES)
+    assert all(r.num_cpus > 0 and r.num_gpus >= 0 for r in TASK_TYPES.values())
+    probe = ("import sys, livetalking.serve_apps.api.app; "
+             "print(sorted(m for m in ('torch', 'livetalking.train_jobs.handlers') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"

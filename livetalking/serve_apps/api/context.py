@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from livetalking.platform.store import ArtifactStore
 from livetalking.settings import Settings
-from livetalking.train_jobs.handlers import DEFAULT_HANDLERS
+from livetalking.platform.task_types import TASK_TYPES
 
 
 @dataclass
@@ -17,5 +17,5 @@ class AppContext:
     settings: Settings
     engine: Engine
     store: ArtifactStore
-    task_types: frozenset[str] = frozenset(DEFAULT_HANDLERS)
+    task_types: frozenset[str] = frozenset(TASK_TYPES)
     on_task_queued: Callable[[], None] = field(default=lambda: None)
