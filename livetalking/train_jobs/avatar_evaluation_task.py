@@ -43,7 +43,7 @@ def _roll_back(ctx: TaskContext, model: ModelVersion, actor: uuid.UUID | None, p
 
 def evaluate_model(ctx: TaskContext) -> dict:
     """Evaluate a version again (payload: model_id); report the verdict and what happened to the active version."""
-    # imported here: the evaluation pulls in torch, which the API process that lists handlers never needs
+    # imported here: the evaluation pulls in torch, and importing the handlers stays light
     from livetalking.train_jobs.avatar_eval import GateThresholds, passes
     from livetalking.train_jobs.avatar_model import reevaluate, stored_weights
 
