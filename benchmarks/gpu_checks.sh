@@ -5,7 +5,7 @@
 # Usage: bash benchmarks/gpu_checks.sh [OUT_DIR]   (logs and tables are written there)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-${OUT:-/tmp/livetalking-gpu}}
+out=${1:-${OUT:-build/gpu-checks}}
 mkdir -p "$out"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
