@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from livetalking.media.audio_features import N_MELS
 from livetalking.media.face_align import mouth_mask
 from livetalking.media.face_regions import LIPS
 from livetalking.nets.lipsync import (LIP_ORIGIN, LIP_SCALE, PREVIEW_160, QUALITY_256, LipSyncConfig, LipSyncGenerator,
@@ -101,12 +102,13 @@ def lip_targets(clip: AvatarClip, indices: np.ndarray, size: int) -> np.ndarray:
 def augment_audio(windows: np.ndarray, feature: str, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
     """(B, T, D) audio windows, disturbed as another recording chain (often another voice) would: log-mel windows
     get a random level (+-audio_gain in log10, +-6 dB by default), noise of audio_noise, and one random band of up
-    to audio_mask_bins mel bins set to the window's floor (SpecAugment's frequency mask); whisper states (which
-    do not follow the level) get noise of audio_noise x their spread and the same share of features zeroed."""
+    to audio_mask_bins mel bins set to the window's floor (SpecAugment's frequency mask); windows with whisper
+    states (which do not follow the level) get noise of audio_noise x their spread and, on average, the mel mask's
+    share of features zeroed (audio_mask_bins / 2 of N_MELS)."""
     if feature != "mel":
         spread = windows.std(axis=(1, 2), keepdims=True)
         out = windows + rng.normal(0, 1, windows.shape).astype(np.float32) * config.audio_noise * spread
-        dropped = rng.random((len(windows), 1, windows.shape[2])) < config.audio_mask_bins / 80 / 2
+        dropped = rng.random((len(windows), 1, windows.shape[2])) < config.audio_mask_bins / 2 / N_MELS
         return np.where(dropped, np.float32(0), out).astype(np.float32)
     out = windows + rng.uniform(-config.audio_gain, config.audio_gain, (len(windows), 1, 1)).astype(np.float32)
     out = out + rng.normal(0, config.audio_noise, out.shape).astype(np.float32)

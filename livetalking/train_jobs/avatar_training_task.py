@@ -42,7 +42,7 @@ def load_clips(ctx: TaskContext, rows: list[PreparedTake], model) -> list:
 
 def train_avatar_model(ctx: TaskContext) -> dict:
     """Train (payload: avatar_id, preset, epochs) and report the version and the gate's verdict."""
-    # imported here: the training stack pulls in torch, which the API process that lists handlers never needs
+    # imported here: the training stack pulls in torch, and importing the handlers stays light
     import torch
 
     from livetalking.registry.publish import PublishTarget
