@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from livetalking.media.audio_features import RATE, SILENT_FRAME_DB, extract_features, frame_levels
-from livetalking.media.face_align import mouth_mask, paste_back
+from livetalking.media.face_align import colour_match, mouth_mask, paste_back
 from livetalking.media.face_regions import NOSE_TIP
 from livetalking.media.lip_audio import lip_audio_windows
 from livetalking.media.video_io import iter_frames
@@ -92,15 +92,6 @@ def load_idle_loop(store: ArtifactStore, manifest: PreparedManifest, size: int,
     return IdleLoop(np.stack(pictures["frames.mp4"]), alpha[..., 0] if alpha.ndim == 4 else alpha,
                     np.stack(pictures[f"crop_{size}.mp4"]), transforms[wanted.start:wanted.stop].astype(np.float64),
                     landmarks[wanted.start:wanted.stop], manifest.fps)
-
-
-def colour_match(generated: np.ndarray, base: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Shift the generated crop's colour so its seam band (0.05 < mask < 0.6) has the base crop's mean."""
-    band = (mask > 0.05) & (mask < 0.6)
-    if band.sum() < 10:
-        return generated
-    shift = base[band].astype(np.float32).mean(0) - generated[band].astype(np.float32).mean(0)
-    return np.clip(generated.astype(np.float32) + shift, 0, 255).astype(np.uint8)
 
 
 def composite(foreground: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) -> np.ndarray:

@@ -59,6 +59,16 @@ def paste_back(frame: np.ndarray, crop: np.ndarray, transform: np.ndarray, mask:
     return (weight * warped + (1 - weight) * frame).astype(frame.dtype)
 
 
+def colour_match(generated: np.ndarray, base: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Shift the generated crop's colour so its seam band (0.05 < mask < 0.6) has the base crop's mean (before
+    paste_back through the same mask)."""
+    band = (mask > 0.05) & (mask < 0.6)
+    if band.sum() < 10:
+        return generated
+    shift = base[band].astype(np.float32).mean(0) - generated[band].astype(np.float32).mean(0)
+    return np.clip(generated.astype(np.float32) + shift, 0, 255).astype(np.uint8)
+
+
 def crop_box(transform: np.ndarray, size: int) -> np.ndarray:
     """(4, 2) the crop's corners in image pixels (a rotated square)."""
     corners = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float64)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from livetalking.engines.avatar_engine import (AvatarRenderer, IdleLoop, colour_match, composite, load_idle_loop,
-                                               stillest_stretch)
+from livetalking.engines.avatar_engine import AvatarRenderer, IdleLoop, composite, load_idle_loop, stillest_stretch
 from livetalking.engines.lipsync_runtime import OnnxGenerator
 from livetalking.media.audio_io import decode_audio
+from livetalking.media.face_align import colour_match
 from livetalking.media.image_io import cover, read_image
 from livetalking.media.talking_video import write_talking_video
 from livetalking.nets.lipsync import PREVIEW_96, LipSyncGenerator
