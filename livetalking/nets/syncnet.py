@@ -20,7 +20,7 @@ FRAMES = 5
 class SyncNetConfig:
     size: int = 96          # crops are resized to this side; the lower half is used
     embed: int = 256
-    audio: str = "mel"
+    audio: str = "whisper_mel"
 
     def validate(self) -> "SyncNetConfig":
         if self.size % 16 or self.size < 48:
@@ -50,6 +50,13 @@ class SyncNet(nn.Module):
         return face, sound
 
 
+def load_syncnet(state: dict, config: SyncNetConfig) -> SyncNet:
+    """A SyncNet with stored weights, in eval mode."""
+    net = SyncNet(config)
+    net.load_state_dict(state)
+    return net.eval()
+
+
 def mouth_stack(crops: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 5, 3, S, S) consecutive crops in 0..1 -> (B, 15, size/2, size): their lower halves at `size`."""
     b, n, c, s, _ = crops.shape
@@ -58,8 +65,9 @@ def mouth_stack(crops: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def sync_probability(face: torch.Tensor, sound: torch.Tensor) -> torch.Tensor:
-    """(B,) probability that each pair is in sync, from the cosine of its embeddings."""
-    return ((face * sound).sum(1).clamp(-1, 1) + 1) / 2
+    """(B,) probability that each pair is in sync: the cosine of its embeddings, which lies in 0..1 as both end in a
+    ReLU (Wav2Lip's expert does the same). Mapping the cosine's -1..1 instead left out-of-sync pairs at 0.5 at best."""
+    return (face * sound).sum(1).clamp(0, 1)
 
 
 def sync_loss(face: torch.Tensor, sound: torch.Tensor, in_sync: torch.Tensor) -> torch.Tensor:

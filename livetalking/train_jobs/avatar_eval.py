@@ -14,7 +14,14 @@ whose mouth would leak the answer). Measured (lower is better for distances, fli
 - sync_offset_frames: |lag of the best correlation of mouth opening with the speech envelope,
   generated minus real| (0 = as in sync as the real video);
 - flicker: mean frame-to-frame change of the lower face over the real video's;
-- silent_motion: standard deviation of mouth opening in silent frames over the real video's.
+- silent_motion: standard deviation of mouth opening in silent frames over the real video's;
+- seam_error: mean absolute difference to the real crop (0..1) on the paste boundary's band, after the
+  crop is colour-matched and pasted through the feathered mouth mask as a render pastes it;
+- sync_confidence, sync_margin, sync_preference: the avatar's SyncNet (train_jobs/syncnet_train, when
+  given) on the five-frame windows: mean probability of being in sync with the real audio, its mean
+  lead over the same windows heard with audio at least 5 frames away, and how often it leads; the
+  `real_*` measures are the real video's (`real_sync_preference` is the expert's accuracy on frames it
+  never saw: near 0.5, its other numbers mean little).
 Baselines with the same judge: `replay` shows the reference frames themselves (a real but unrelated
 mouth), `other_audio` drives the model with audio from elsewhere in the take.
 """
@@ -27,11 +34,14 @@ import numpy as np
 import torch
 
 from livetalking.media.audio_features import SILENT_FRAME_DB
+from livetalking.media.face_align import colour_match, mouth_mask
 from livetalking.media.face_mesh import FaceMesh, FaceRoi, roi_from_landmarks
 from livetalking.media.face_regions import LIPS, LOWER_LIP, UPPER_LIP
 from livetalking.nets.lipsync import LipSyncGenerator, generator_inputs
+from livetalking.nets.syncnet import FRAMES, SyncNet
 from livetalking.settings import Settings
 from livetalking.train_jobs.avatar_data import AvatarClip
+from livetalking.train_jobs.syncnet_train import crop_windows, offset_partners, sync_scores
 
 EYE_CORNERS = (33, 263)
 MAX_LAG = 8
@@ -101,6 +111,44 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(1.0 / max(float(np.mean((a - b) ** 2)), 1e-10)))
 
 
+def seam_error(crops: np.ndarray, real: np.ndarray, masks: np.ndarray) -> float:
+    """Mean |pasted - real| (0..1) on the seam band (0.05 < mask < 0.6) of each crop pasted into its real crop."""
+    errors = []
+    for crop, base, mask in zip(crops, real, masks, strict=True):
+        band = (mask > 0.05) & (mask < 0.6)
+        weight = mask[..., None]
+        pasted = weight * colour_match(crop, base, mask) + (1 - weight) * base
+        errors.append(float(np.abs(pasted - base)[band].mean()) / 255 if band.any() else 0.0)
+    return float(np.mean(errors))
+
+
+@dataclass(frozen=True)
+class SyncJudge:
+    """The SyncNet expert on the five-frame windows of the evaluated frames: `positions` are the window centres
+    (indices into those frames), heard with their own audio and with audio at least 5 frames away."""
+
+    net: SyncNet
+    positions: np.ndarray
+    own: np.ndarray
+    offset: np.ndarray
+
+    @classmethod
+    def over(cls, net: SyncNet, clip: AvatarClip, frames: np.ndarray) -> "SyncJudge | None":
+        half = FRAMES // 2
+        positions = np.array([k for k in range(half, len(frames) - half) if frames[k + half] - frames[k - half]
+                              == FRAMES - 1], np.int64)
+        if len(positions) < 12:
+            return None
+        partners = offset_partners(positions, 5, np.random.default_rng(0))
+        return cls(net, positions, clip.audio[frames[positions]], clip.audio[frames[partners]])
+
+    def measure(self, crops: np.ndarray) -> dict[str, float]:
+        windows = crop_windows(crops, self.positions)
+        own, offset = sync_scores(self.net, windows, self.own), sync_scores(self.net, windows, self.offset)
+        return {"sync_confidence": float(own.mean()), "sync_margin": float((own - offset).mean()),
+                "sync_preference": float((own > offset).mean())}
+
+
 def generate(model: LipSyncGenerator, clip: AvatarClip, frames: np.ndarray, references: np.ndarray,
              audio: np.ndarray, batch: int = 16) -> np.ndarray:
     """(n, S, S, 3) uint8 crops for `frames` (masked) with `references`, driven by `audio` (n, T, D)."""
@@ -117,7 +165,8 @@ def generate(model: LipSyncGenerator, clip: AvatarClip, frames: np.ndarray, refe
 
 
 def compare(name: str, crops: np.ndarray, real: np.ndarray, real_track: MouthTrack, judge: Judge,
-            envelope: np.ndarray, silent: np.ndarray) -> dict[str, float]:
+            envelope: np.ndarray, silent: np.ndarray, masks: np.ndarray,
+            sync: SyncJudge | None = None) -> dict[str, float]:
     """All measures of one way of producing the held-out frames against the real ones."""
     track = measure_mouths(judge, crops)
     lower, real_lower = lower_face(crops, judge.mask_top), lower_face(real, judge.mask_top)
@@ -130,6 +179,8 @@ def compare(name: str, crops: np.ndarray, real: np.ndarray, real_track: MouthTra
         "sync_offset_frames": float(abs(best_lag(track.opening, envelope) - best_lag(real_track.opening, envelope))),
         "flicker": float(np.abs(np.diff(lower, axis=0)).mean()) / real_flicker,
         "silent_motion": (float(track.opening[silent].std()) / real_silent) if real_silent > 0 else 0.0,
+        "seam_error": seam_error(crops, real, masks),
+        **(sync.measure(crops) if sync is not None else {}),
     }
     return {f"{name}_{k}" if name else k: v for k, v in metrics.items()}
 
@@ -141,9 +192,10 @@ def reference_frames(clip: AvatarClip, train_frames: range, count: int, seed: in
 
 
 def evaluate(model: LipSyncGenerator, clip: AvatarClip, train_frames: range, held_out: range, models_root: Path,
-             progress: Callable[[str], None] = lambda m: None, draws: int = REFERENCE_DRAWS) -> dict[str, float]:
+             progress: Callable[[str], None] = lambda m: None, draws: int = REFERENCE_DRAWS,
+             syncnet: SyncNet | None = None) -> dict[str, float]:
     """The model and both baselines on the held-out frames that have a face (see the module text), each measure
-    the mean over `draws` independent draws of the reference frames."""
+    the mean over `draws` independent draws of the reference frames; with `syncnet`, its sync measures too."""
     frames = np.array([i for i in held_out if clip.has_face[i]])
     if len(frames) < 10:
         raise ValueError(f"only {len(frames)} held-out frames have a face; at least 10 are needed to evaluate")
@@ -154,7 +206,10 @@ def evaluate(model: LipSyncGenerator, clip: AvatarClip, train_frames: range, hel
     real_track = measure_mouths(judge, real)
     envelope = clip.level_db[frames]
     silent = envelope < SILENT_FRAME_DB
-    args = (real, real_track, judge, envelope, silent)
+    size = model.config.size
+    masks = np.stack([mouth_mask(clip.landmarks[f], clip.transforms[f].astype(np.float64), size) for f in frames])
+    sync = SyncJudge.over(syncnet, clip, frames) if syncnet is not None else None
+    args = (real, real_track, judge, envelope, silent, masks, sync)
     other = clip.audio[np.array(list(train_frames))[:len(frames)]]
     if len(other) < len(frames):
         other = np.resize(other, (len(frames), *other.shape[1:]))
@@ -169,6 +224,8 @@ def evaluate(model: LipSyncGenerator, clip: AvatarClip, train_frames: range, hel
     metrics = {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
     metrics.update(held_out_frames=float(len(frames)), silent_frames=float(silent.sum()),
                    real_mouth_open_std=float(real_track.opening.std()), reference_draws=float(draws))
+    if sync is not None:
+        metrics.update({f"real_{k}": v for k, v in sync.measure(real).items()})
     return metrics
 
 

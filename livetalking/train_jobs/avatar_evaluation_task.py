@@ -1,13 +1,12 @@
 """The models:evaluate task: judge a registered avatar version again, and roll a failing active version back.
 
-The version's model.pt is evaluated on the held-out tails of its avatar's accepted prepared takes,
-split as training splits them, with the gate of the current settings. The new metrics replace the
-evaluation's measures in the version's metrics (its training and export figures stay), so the
-registry shows the latest verdict; the task result holds them too, with the values they replaced.
-An active version that fails is replaced by the newest earlier version of its model whose recorded
-metrics pass the same gate (that version is not evaluated again), and an audit event records the
-rollback; when there is none it stays active and the avatar goes to `review`.
-"""
+The version's model.pt (with its SyncNet expert) is evaluated on the held-out tails of its avatar's accepted
+prepared takes, split as training splits them, with the gate of the current settings. The new metrics replace
+the evaluation's measures in the version's metrics (its training and export figures stay), so the registry
+shows the latest verdict; the task result holds them too, with the values they replaced. An active version
+that fails is replaced by the newest earlier version of its model whose recorded metrics pass the same gate
+(that version is not evaluated again), and an audit event records the rollback; when there is none it stays
+active and the avatar goes to `review`. """
 
 import uuid
 
@@ -50,10 +49,10 @@ def evaluate_model(ctx: TaskContext) -> dict:
     model, actor = _version(ctx)
     ctx.report(0.05, "loading the version and its avatar's prepared takes")
     rows = accepted_takes(ctx, model.target_id)
-    state, config = stored_weights(ctx.store, model)
-    clips = load_clips(ctx, rows, config)
+    stored = stored_weights(ctx.store, model)
+    clips = load_clips(ctx, rows, stored.config)
     ctx.report(0.3, "evaluating on the held-out frames")
-    metrics, failures = reevaluate(clips, state, config, ctx.settings, lambda message: ctx.report(0.5, message))
+    metrics, failures = reevaluate(clips, stored, ctx.settings, lambda message: ctx.report(0.5, message))
     ctx.report(0.9, "recording the verdict")
     replaced = record_metrics(ctx.engine, ctx.tenant_id, model.id, metrics)
     thresholds = GateThresholds.from_settings(ctx.settings)

@@ -1,6 +1,8 @@
 """The files of one avatar model version: .pt with its config, TorchScript, ONNX (dynamic batch), a Triton repository.
 
-- model.pt: {"state", "config" (LipSyncConfig), "train" (TrainConfig)}: the model describes itself;
+- model.pt: {"state", "config" (LipSyncConfig), "train" (TrainConfig), "syncnet" ({"state", "config"} of the
+  avatar's SyncNet expert, which the evaluation judges with; absent in versions made before it)}: the model
+  describes itself;
 - model.torchscript.pt and model.onnx: the generator's forward (faces (B, 6, S, S), audio (B, 1, T, D))
   -> (B, 3, S, S), each checked against PyTorch on a probe batch of 2 before it is kept (and the time of
   that run recorded: `*_probe_seconds`);
@@ -10,12 +12,14 @@
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from livetalking.nets.lipsync import LipSyncConfig, LipSyncGenerator
+from livetalking.nets.syncnet import SyncNet, SyncNetConfig, load_syncnet
 from livetalking.registry.exporters import TensorSpec, export_onnx, export_torchscript, write_triton_repository
 
 FILES = ("model.pt", "model.torchscript.pt", "model.onnx", "avatar.json")
@@ -37,10 +41,14 @@ def load_generator(state: dict, config: LipSyncConfig) -> LipSyncGenerator:
     return model.eval()
 
 
-def write_files(folder: Path, state: dict, config: LipSyncConfig, train: dict, extra: dict) -> dict[str, float]:
+def write_files(folder: Path, state: dict, config: LipSyncConfig, train: dict, extra: dict,
+                syncnet: SyncNet | None = None) -> dict[str, float]:
     """Write every file of a version into `folder`; returns the export checks as metrics."""
     model = load_generator(state, config)
-    torch.save({"state": state, "config": config.as_dict(), "train": train}, folder / "model.pt")
+    saved = {"state": state, "config": config.as_dict(), "train": train}
+    if syncnet is not None:
+        saved["syncnet"] = {"state": syncnet.state_dict(), "config": syncnet.config.as_dict()}
+    torch.save(saved, folder / "model.pt")
     inputs = probe_inputs(config)
     script = export_torchscript(model, inputs, folder / "model.torchscript.pt", CODE)
     onnx = export_onnx(model, inputs, folder / "model.onnx", ["faces", "audio"], ["face"],
@@ -56,7 +64,17 @@ def write_files(folder: Path, state: dict, config: LipSyncConfig, train: dict, e
     return checks
 
 
-def read_model_file(path: Path) -> tuple[dict, LipSyncConfig]:
-    """(state, config) of a stored model.pt."""
+@dataclass(frozen=True)
+class StoredModel:
+    """A version's model.pt: the generator's weights and config, and its SyncNet expert when it has one."""
+
+    state: dict
+    config: LipSyncConfig
+    syncnet: SyncNet | None
+
+
+def read_model_file(path: Path) -> StoredModel:
     saved = torch.load(path, weights_only=True, map_location="cpu")
-    return saved["state"], LipSyncConfig.from_dict(saved["config"])
+    expert = saved.get("syncnet")
+    syncnet = load_syncnet(expert["state"], SyncNetConfig(**expert["config"])) if expert else None
+    return StoredModel(saved["state"], LipSyncConfig.from_dict(saved["config"]), syncnet)

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from livetalking.nets.lipsync import LipSyncConfig
+from livetalking.nets.syncnet import SyncNet, SyncNetConfig, load_syncnet
 from livetalking.train_jobs.avatar_data import AvatarClip
 from livetalking.train_jobs.avatar_train import TrainConfig, fit_generator
 from livetalking.train_jobs.ray_train import torch_job
@@ -59,19 +60,25 @@ def ray_train_loop(config: dict) -> None:
             torch.save(snapshot(), Path(folder) / SNAPSHOT_FILE)
             ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
 
+    syncnet = None
+    if config.get("syncnet") is not None:
+        state, net_config = config["syncnet"]
+        syncnet = load_syncnet(state, SyncNetConfig(**net_config))
     fit_generator(clip, range(*config["train_frames"]), LipSyncConfig.from_dict(config["model"]),
                   TrainConfig(**config["train"]), config.get("init_state"), on_epoch, resume, rank, world,
                   wrap=ray.train.torch.prepare_model if world > 1 else (lambda m: m),
-                  device=ray.train.torch.get_device())
+                  device=ray.train.torch.get_device(), syncnet=syncnet)
 
 
 def train_on_ray(clip: AvatarClip, train_frames: range, model: LipSyncConfig, config: TrainConfig,
-                 init_state: dict | None, placement: RayPlacement) -> tuple[dict, dict]:
+                 init_state: dict | None, placement: RayPlacement,
+                 syncnet: SyncNet | None = None) -> tuple[dict, dict]:
     """Run ray_train_loop on the connected cluster; returns (the last epoch's weights, its metrics)."""
     import ray
 
     loop_config = {"clip": ray.put(clip), "train_frames": (train_frames.start, train_frames.stop),
-                   "model": model.as_dict(), "train": config.as_dict(), "init_state": init_state}
+                   "model": model.as_dict(), "train": config.as_dict(), "init_state": init_state,
+                   "syncnet": None if syncnet is None else (syncnet.state_dict(), syncnet.config.as_dict())}
     with torch_job(ray_train_loop, loop_config, config.use_gpu, "avatar", workers=placement.workers,
                    storage=placement.storage, max_failures=placement.max_failures,
                    run_name=placement.run_name) as (folder, metrics):
@@ -81,11 +88,11 @@ def train_on_ray(clip: AvatarClip, train_frames: range, model: LipSyncConfig, co
 
 def train_in_process(clip: AvatarClip, train_frames: range, model: LipSyncConfig, config: TrainConfig,
                      init_state: dict | None, resume: dict | None, save: Callable[[dict], None],
-                     progress: Progress) -> tuple[dict, dict]:
+                     progress: Progress, syncnet: SyncNet | None = None) -> tuple[dict, dict]:
     """fit_generator here, handing every epoch's snapshot to `save`."""
     def on_epoch(epoch: int, metrics: dict, snapshot: Callable[[], dict]) -> None:
         save(snapshot())
         progress(epoch, metrics)
 
-    state, metrics = fit_generator(clip, train_frames, model, config, init_state, on_epoch, resume)
+    state, metrics = fit_generator(clip, train_frames, model, config, init_state, on_epoch, resume, syncnet=syncnet)
     return state, {**metrics, "ray_workers": 0.0}

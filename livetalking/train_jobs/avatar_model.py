@@ -1,11 +1,12 @@
 """train_avatar: prepared takes in, a registered (and, if it passes the gate, active) lip-sync version out.
 
-Steps: each take's first 80 % trains, its last 20 % is held out -> the generator trains (in this
-process or on Ray Train; from the active version's weights when it has the same shape: an
-incremental update) -> evaluation on the held-out frames against the replay and other-audio
-baselines -> export (.pt, TorchScript, ONNX, Triton), each checked against PyTorch -> registry ->
-gate: promote, or keep the active version and flag the avatar for review. `reevaluate` judges stored weights
-again the same way (the models:evaluate task).
+Steps: each take's first 80 % trains, its last 20 % is held out -> the SyncNet expert trains on the training
+part (in this process: it is small) -> the generator trains (in this process or on Ray Train; from the active
+version's weights when it has the same shape: an incremental update; with the expert's sync loss when the
+loop's sync_weight is set) -> evaluation on the held-out frames against the replay and other-audio baselines
+-> export (.pt, TorchScript, ONNX, Triton), each checked against PyTorch -> registry -> gate: promote, or keep
+the active version and flag the avatar for review. `reevaluate` judges stored weights again the same way (the
+models:evaluate task).
 """
 
 import tempfile
@@ -16,15 +17,18 @@ from pathlib import Path
 
 from livetalking.errors import InvalidInput
 from livetalking.nets.lipsync import LipSyncConfig, LipSyncGenerator
+from livetalking.nets.syncnet import SyncNet, SyncNetConfig, load_syncnet
 from livetalking.platform.store import ArtifactStore
 from livetalking.platform.tables import ModelVersion
 from livetalking.registry.publish import PublishedVersion, PublishTarget, next_version, register_version, upload_files
 from livetalking.settings import Settings
 from livetalking.train_jobs.avatar_data import AvatarClip, concat_clips, split_held_out
 from livetalking.train_jobs.avatar_eval import GateThresholds, evaluate, gate
-from livetalking.train_jobs.avatar_export import FILES, TRITON_FILES, load_generator, read_model_file, write_files
+from livetalking.train_jobs.avatar_export import (FILES, TRITON_FILES, StoredModel, load_generator, read_model_file,
+                                                  write_files)
 from livetalking.train_jobs.avatar_job import RayPlacement, train_in_process, train_on_ray
-from livetalking.train_jobs.avatar_train import PRESETS, TrainConfig
+from livetalking.train_jobs.avatar_train import PRESETS, TrainConfig, device_for
+from livetalking.train_jobs.syncnet_train import SyncTrainConfig, fit_syncnet
 
 Progress = Callable[[float, str], None]
 MIN_TRAIN_FRAMES = 64
@@ -37,6 +41,7 @@ class TrainPlan:
     model: LipSyncConfig
     train: TrainConfig
     ray: RayPlacement | None = None
+    syncnet: SyncTrainConfig = SyncTrainConfig()
 
 
 def plan_for(settings: Settings, preset: str | None = None, epochs: int | None = None,
@@ -66,8 +71,8 @@ def split_takes(clips: list[AvatarClip]) -> tuple[AvatarClip, range, range]:
     return combined, range(0, cut), range(cut, combined.frames)
 
 
-def stored_weights(store: ArtifactStore, version: ModelVersion) -> tuple[dict, LipSyncConfig]:
-    """(state, config) of a registered version's model.pt, checked against its recorded sha256."""
+def stored_weights(store: ArtifactStore, version: ModelVersion) -> StoredModel:
+    """A registered version's model.pt, checked against its recorded sha256."""
     pt = version.artifacts["pt"]
     with store.open_local(pt["key"], sha256=pt["sha256"]) as path:
         return read_model_file(path)
@@ -77,32 +82,46 @@ def _parent_state(target: PublishTarget, model: LipSyncConfig):
     active = target.active_version()
     if active is None or active.config.get("model") != model.as_dict():
         return None, None
-    state, _ = stored_weights(target.store, active)
-    return active, state
+    return active, stored_weights(target.store, active).state
+
+
+def train_expert(clip: AvatarClip, train_frames: range, model: LipSyncConfig, config: SyncTrainConfig,
+                 use_gpu: bool = False) -> tuple[SyncNet, dict[str, float]]:
+    """The avatar's SyncNet expert, trained on the training frames, for the model's audio feature."""
+    net_config = SyncNetConfig(audio=model.audio)
+    state, metrics = fit_syncnet(clip, train_frames, net_config, config, device_for(use_gpu))
+    return load_syncnet(state, net_config), metrics
 
 
 def judge(model: LipSyncGenerator, clip: AvatarClip, train_frames: range, held_out: range, settings: Settings,
-          progress: Callable[[str], None] = lambda m: None) -> tuple[dict[str, float], list[str]]:
+          syncnet: SyncNet, progress: Callable[[str], None] = lambda m: None) -> tuple[dict[str, float], list[str]]:
     """The model's metrics on the held-out frames and the settings' gate's failures (empty: it passes)."""
-    metrics = evaluate(model, clip, train_frames, held_out, settings.models_root, progress)
+    metrics = evaluate(model, clip, train_frames, held_out, settings.models_root, progress, syncnet=syncnet)
     return metrics, gate(metrics, GateThresholds.from_settings(settings))
 
 
-def reevaluate(clips: list[AvatarClip], state: dict, model: LipSyncConfig, settings: Settings,
+def reevaluate(clips: list[AvatarClip], stored: StoredModel, settings: Settings,
                progress: Callable[[str], None] = lambda m: None) -> tuple[dict[str, float], list[str]]:
-    """Judge stored weights again on the held-out tails of the takes, split as training split them."""
+    """Judge stored weights again on the held-out tails of the takes, split as training split them, with the
+    version's SyncNet expert (one is trained on the training part for versions made before they had one)."""
     clip, train_frames, held_out = split_takes(clips)
-    return judge(load_generator(state, model), clip, train_frames, held_out, settings, progress)
+    syncnet = stored.syncnet
+    if syncnet is None:
+        progress("training a SyncNet expert for this version")
+        syncnet, _ = train_expert(clip, train_frames, stored.config, SyncTrainConfig())
+    return judge(load_generator(stored.state, stored.config), clip, train_frames, held_out, settings, syncnet,
+                 progress)
 
 
 def publish_version(target: PublishTarget, state: dict, model: LipSyncConfig, train: dict, config: dict,
-                    metrics: dict, failures: list[str], parent_id: uuid.UUID | None = None) -> PublishedVersion:
-    """Export the weights (each export checked), register them as the target's next version and apply the gate's
-    verdict (`failures`)."""
+                    metrics: dict, failures: list[str], parent_id: uuid.UUID | None = None,
+                    syncnet: SyncNet | None = None) -> PublishedVersion:
+    """Export the weights (each export checked; the SyncNet expert goes into model.pt), register them as the
+    target's next version and apply the gate's verdict (`failures`)."""
     version = next_version(target)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        metrics = {**metrics, **write_files(folder, state, model, train, {"metrics": metrics})}
+        metrics = {**metrics, **write_files(folder, state, model, train, {"metrics": metrics}, syncnet)}
         files = upload_files(target, folder, version, FILES + TRITON_FILES)
     card = dict(name=target.model_name, version=version, backbone=f"lipsync-unet-{model.size}",
                 input_shape=[-1, 6, model.size, model.size], parent_version_id=parent_id)
@@ -124,17 +143,20 @@ def train_avatar(clips: list[AvatarClip], *, plan: TrainPlan, target: PublishTar
                  f"lip fit {metrics['lips_val_corr']:.2f}, {metrics['samples_per_s']:.1f} samples/s, "
                  f"ETA {metrics['eta_s'] / 60:.1f} min")
 
+    progress(0.02, "training the SyncNet expert")
+    syncnet, sync_metrics = train_expert(clip, train_frames, plan.model, plan.syncnet, plan.train.use_gpu)
+    train = plan.train
     progress(0.05, "training the lip-sync model" + (" from the active version" if parent else ""))
     if plan.ray is not None:
-        state, train_metrics = train_on_ray(clip, train_frames, plan.model, plan.train, init_state, plan.ray)
+        state, train_metrics = train_on_ray(clip, train_frames, plan.model, train, init_state, plan.ray, syncnet)
     else:
-        state, train_metrics = train_in_process(clip, train_frames, plan.model, plan.train, init_state, resume, save,
-                                                on_epoch)
+        state, train_metrics = train_in_process(clip, train_frames, plan.model, train, init_state, resume, save,
+                                                on_epoch, syncnet)
     progress(0.86, "evaluating on the held-out frames")
-    metrics, failures = judge(load_generator(state, plan.model), clip, train_frames, held_out, settings)
-    metrics.update({f"train_{k}": float(v) for k, v in train_metrics.items()})
+    metrics, failures = judge(load_generator(state, plan.model), clip, train_frames, held_out, settings, syncnet)
+    metrics.update({f"train_{k}": float(v) for k, v in {**train_metrics, **sync_metrics}.items()})
     config = {"fps": clip.fps, "takes": len(clips), "train_frames": len(train_frames),
               "held_out_frames": len(held_out)}
     progress(0.92, "exporting and registering")
-    return publish_version(target, state, plan.model, plan.train.as_dict(), config, metrics, failures,
-                           parent.id if parent else None)
+    return publish_version(target, state, plan.model, train.as_dict(), config, metrics, failures,
+                           parent.id if parent else None, syncnet)

@@ -32,9 +32,11 @@ from livetalking.media.face_align import mouth_mask
 from livetalking.media.face_regions import LIPS
 from livetalking.nets.lipsync import (LIP_ORIGIN, LIP_SCALE, PREVIEW_160, QUALITY_256, LipSyncConfig, LipSyncGenerator,
                                       generator_inputs)
+from livetalking.nets.syncnet import FRAMES, SyncNet, mouth_stack, sync_loss
 from livetalking.train_jobs.avatar_data import AvatarClip
 from livetalking.train_jobs.avatar_losses import lower_face_weights, reconstruction_loss
 from livetalking.train_jobs.lip_model import fit_lips
+from livetalking.train_jobs.syncnet_train import window_centres
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class TrainConfig:
     audio_weight_decay: float = 1e-3
     jitter: float = 0.08
     shift_px: int = 2
+    sync_weight: float = 0.0
+    sync_start: float = 0.5
+    sync_windows: int = 1
     seed: int = 0
     max_seconds: float | None = None
     use_gpu: bool = False
@@ -64,6 +69,8 @@ class TrainConfig:
             raise ValueError("epochs, batch_size and lr must be positive")
         if not 0 <= self.min_lr_share <= 1 or self.jitter < 0 or self.shift_px < 0:
             raise ValueError("min_lr_share in 0..1; jitter and shift_px non-negative")
+        if self.sync_weight < 0 or not 0 <= self.sync_start <= 1 or self.sync_windows < 1:
+            raise ValueError("sync_weight non-negative, sync_start in 0..1, sync_windows at least 1")
         return self
 
     def as_dict(self) -> dict:
@@ -140,19 +147,44 @@ def make_batch(clip: AvatarClip, masks: dict[int, np.ndarray], lips: dict[int, n
     return target.to(device), reference.to(device), audio.to(device), mouth.to(device), lip.to(device)
 
 
+def sync_inputs(clip: AvatarClip, masks: dict[int, np.ndarray], lips: dict[int, np.ndarray], windows: np.ndarray,
+                usable: np.ndarray, model_config: LipSyncConfig, config: TrainConfig, rng: np.random.Generator,
+                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generator inputs (W x 5, 6, S, S) and audio (W x 5, 1, T, D) of the five frames around each window centre,
+    consecutive per window, each with a random reference frame."""
+    frames = (windows[:, None] + np.arange(-(FRAMES // 2), FRAMES // 2 + 1)).reshape(-1)
+    target, reference, audio, _, _ = make_batch(clip, masks, lips, frames, rng.choice(usable, len(frames)), config,
+                                                rng, device)
+    return generator_inputs(target, reference, model_config.mask_top), audio
+
+
+def sync_step(syncnet: SyncNet, drawn: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """The SyncNet's loss against "in sync" for generated windows (W x 5, 3, S, S) and each centre's audio
+    (W, 1, T, D); the SyncNet is frozen, so its gradient reaches only the generator."""
+    mouths = mouth_stack(drawn.reshape(-1, FRAMES, *drawn.shape[1:]), syncnet.config.size)
+    face, sound = syncnet(mouths, audio)
+    return sync_loss(face, sound, torch.ones(len(face), device=face.device))
+
+
 def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncConfig, config: TrainConfig,
                   init_state: dict | None = None, on_epoch: OnEpoch = lambda epoch, metrics, snapshot: None,
                   resume: dict | None = None, rank: int = 0, world: int = 1, wrap: Callable = lambda m: m,
-                  device: torch.device | None = None) -> tuple[dict, dict]:
+                  device: torch.device | None = None, syncnet: SyncNet | None = None) -> tuple[dict, dict]:
     """Train a generator on the clip's `train_frames`; returns (state_dict on the CPU, metrics of the last epoch).
 
     `init_state` starts from earlier weights (an incremental update); `resume` (a snapshot that on_epoch
     was given) continues an interrupted run after its epoch. Under DDP each of `world` workers takes
-    every world-th target (`rank` first) and `wrap` is ray.train.torch.prepare_model.
+    every world-th target (`rank` first) and `wrap` is ray.train.torch.prepare_model. With a trained
+    `syncnet` and `config.sync_weight`, from `sync_start` of the epochs on, each step also draws
+    `sync_windows` five-frame windows with the mouth drawn to the lip head's prediction (as at inference) and
+    adds sync_weight x the SyncNet's loss against "in sync" (see sync_step).
     """
     config.validate()
     device = device or device_for(config.use_gpu)
     usable = np.array([i for i in train_frames if clip.has_face[i]], np.int64)
+    centres = window_centres(clip.has_face, train_frames)
+    if syncnet is not None:
+        syncnet = syncnet.to(device).eval().requires_grad_(False)
     if len(usable) < 2 * config.batch_size:
         raise ValueError(f"only {len(usable)} training frames have a face; at least {2 * config.batch_size} needed")
     masks = dict(zip(usable.tolist(), mouth_masks(clip, usable, model_config.size), strict=True))
@@ -187,7 +219,8 @@ def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncCo
         rng = np.random.default_rng([config.seed, epoch, rank])
         model.train()
         order = rng.permutation(mine)
-        sums = {"loss": 0.0, "l1": 0.0, "ssim_loss": 0.0}
+        sums = {"loss": 0.0, "l1": 0.0, "ssim_loss": 0.0, "sync_loss": 0.0}
+        syncing = syncnet is not None and config.sync_weight > 0 and epoch >= config.sync_start * config.epochs
         for b in range(steps_per_epoch):
             targets = order[b * config.batch_size:(b + 1) * config.batch_size]
             references = rng.choice(usable, len(targets))
@@ -201,12 +234,24 @@ def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncCo
                 pose = torch.where(torch.from_numpy(swapped).to(device)[:, None, None, None], others, target)
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate(config, epoch * steps_per_epoch + b, total)
+            faces = generator_inputs(pose, reference, model_config.mask_top)
+            teacher = lip + config.lips_jitter * torch.randn_like(lip)
+            if syncing:
+                windows = rng.choice(centres, config.sync_windows)
+                sync_faces, sync_audio = sync_inputs(clip, masks, lips, windows, usable, model_config, config, rng,
+                                                     device)
+                faces, audio = torch.cat([faces, sync_faces]), torch.cat([audio, sync_audio])
+                teacher = torch.cat([teacher, core.lips(sync_audio)])
             with autocast:
-                teacher = lip + config.lips_jitter * torch.randn_like(lip)
-                predicted = model(generator_inputs(pose, reference, model_config.mask_top), audio, lips=teacher)
+                drawn = model(faces, audio, lips=teacher)
+            predicted = drawn[:len(targets)]
             weights = lower_face_weights(mouth, model_config.mask_top, config.mouth_weight,
                                          torch.from_numpy(swapped).to(device))
             loss, parts = reconstruction_loss(predicted.float(), target, weights, config.ssim_weight)
+            if syncing:
+                synced = sync_step(syncnet, drawn[len(targets):].float(), audio[len(targets) + FRAMES // 2::FRAMES])
+                loss = loss + config.sync_weight * synced
+                parts["sync_loss"] = float(synced.detach())
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

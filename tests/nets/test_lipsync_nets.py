@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from livetalking.nets.lipsync import (LIP_POINTS, PREVIEW_96, PREVIEW_160, QUALITY_256, LipSyncConfig,
+from livetalking.nets.lipsync import (AUDIO_SHAPES, LIP_POINTS, PREVIEW_96, PREVIEW_160, QUALITY_256, LipSyncConfig,
                                       LipSyncGenerator, generator_inputs, mask_lower_face)
 from livetalking.nets.syncnet import FRAMES, SyncNet, mouth_stack, sync_loss, sync_probability
 
@@ -53,7 +53,7 @@ def test_syncnet_scores_pairs_in_zero_to_one():
     mouths = mouth_stack(crops, 96)
     assert mouths.shape == (3, 3 * FRAMES, 48, 96)
     with torch.no_grad():
-        face, sound = net(mouths, torch.randn(3, 1, 16, 80))
+        face, sound = net(mouths, torch.randn(3, 1, *AUDIO_SHAPES[net.config.audio]))
     assert torch.allclose(face.norm(dim=1), torch.ones(3), atol=1e-5)
     p = sync_probability(face, sound)
     assert float(p.min()) >= 0 and float(p.max()) <= 1

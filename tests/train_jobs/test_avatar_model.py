@@ -108,7 +108,9 @@ def test_the_gate_judges_the_version_and_its_exports_match_pytorch(trained):
     config = target.store.get_bytes(files["triton/config.pbtxt"]["key"], files["triton/config.pbtxt"]["sha256"])
     assert b'backend: "onnxruntime"' in config and b"max_batch_size: 32" in config
     with target.store.open_local(model.artifacts["pt"]["key"], sha256=model.artifacts["pt"]["sha256"]) as pt:
-        state, config = read_model_file(pt)
+        stored = read_model_file(pt)
+    state, config = stored.state, stored.config
+    assert stored.syncnet is not None and stored.syncnet.config.audio == config.audio
     assert config == PREVIEW_96
     import onnxruntime
 
