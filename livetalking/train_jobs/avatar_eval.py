@@ -15,6 +15,8 @@ whose mouth would leak the answer). Measured (lower is better for distances, fli
   generated minus real| (0 = as in sync as the real video);
 - flicker: mean frame-to-frame change of the lower face over the real video's;
 - silent_motion: standard deviation of mouth opening in silent frames over the real video's;
+- sharpness: variance of the Laplacian of the lower face (grey), over the real video's (1 = as sharp; a
+  generator that settles on L1's blur scores far below);
 - seam_error: mean absolute difference to the real crop (0..1) on the paste boundary's band, after the
   crop is colour-matched and pasted through the feathered mouth mask as a render pastes it;
 - sync_confidence, sync_margin, sync_preference: the avatar's SyncNet (train_jobs/syncnet_train, when
@@ -30,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -111,6 +114,13 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(1.0 / max(float(np.mean((a - b) ** 2)), 1e-10)))
 
 
+def sharpness(images: np.ndarray, mask_top: float) -> float:
+    """Mean variance of the Laplacian of each image's lower face, in grey (uint8 RGB in)."""
+    row = int(round(mask_top * images.shape[1]))
+    return float(np.mean([cv2.Laplacian(cv2.cvtColor(image[row:], cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
+                          for image in images]))
+
+
 def seam_error(crops: np.ndarray, real: np.ndarray, masks: np.ndarray) -> float:
     """Mean |pasted - real| (0..1) on the seam band (0.05 < mask < 0.6) of each crop pasted into its real crop."""
     errors = []
@@ -179,6 +189,7 @@ def compare(name: str, crops: np.ndarray, real: np.ndarray, real_track: MouthTra
         "sync_offset_frames": float(abs(best_lag(track.opening, envelope) - best_lag(real_track.opening, envelope))),
         "flicker": float(np.abs(np.diff(lower, axis=0)).mean()) / real_flicker,
         "silent_motion": (float(track.opening[silent].std()) / real_silent) if real_silent > 0 else 0.0,
+        "sharpness": sharpness(crops, judge.mask_top) / max(sharpness(real, judge.mask_top), 1e-9),
         "seam_error": seam_error(crops, real, masks),
         **(sync.measure(crops) if sync is not None else {}),
     }

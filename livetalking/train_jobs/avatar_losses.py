@@ -3,7 +3,8 @@
 No pretrained perceptual network installs here (torchvision's VGG and LPIPS download their
 weights), so the picture losses are L1 and SSIM: L1 over the lower face with the mouth weighted
 up (where the model must really draw), and 1 - SSIM there, which keeps the local contrast of
-lips and teeth that L1 alone lets blur.
+lips and teeth that L1 alone lets blur; optionally an adversarial loss from a small patch
+discriminator trained beside the generator (Adversary).
 """
 
 import torch
@@ -51,3 +52,42 @@ def reconstruction_loss(predicted: torch.Tensor, target: torch.Tensor, weights: 
     l1 = ((predicted - target).abs() * weights).sum() / norm
     structural = ((1 - ssim_map(predicted, target)) * weights).sum() / norm
     return l1 + ssim_weight * structural, {"l1": float(l1.detach()), "ssim_loss": float(structural.detach())}
+
+
+class Adversary:
+    """The patch discriminator beside the generator (TrainConfig.adv_weight): it sees the lower face (from
+    mask_top down), real or generated; `generator_loss` asks the generator to pass as real, `step` trains the
+    discriminator on the same batch (Adam, betas 0.5 / 0.999, as pix2pix). `wrap` is DDP's prepare_model."""
+
+    def __init__(self, mask_top: float, lr: float, device: torch.device, wrap=lambda m: m):
+        from livetalking.nets.discriminator import PatchDiscriminator
+
+        self.mask_top = mask_top
+        self.net = wrap(PatchDiscriminator().to(device))
+        self.optimiser = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.5, 0.999))
+
+    def _lower(self, images: torch.Tensor) -> torch.Tensor:
+        return images[:, :, int(round(self.mask_top * images.shape[2])):, :]
+
+    def generator_loss(self, predicted: torch.Tensor) -> torch.Tensor:
+        logits = self.net(self._lower(predicted))
+        return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+    def step(self, predicted: torch.Tensor, target: torch.Tensor) -> float:
+        """One discriminator step on real targets against the (detached) generated faces; its loss. Both go through
+        one forward pass (DDP allows one per backward)."""
+        real, fake = self.net(torch.cat([self._lower(target), self._lower(predicted.detach())])).chunk(2)
+        loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))) / 2
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        return float(loss.detach())
+
+    def state(self) -> dict:
+        return {"net": {k: v.detach().cpu().clone() for k, v in getattr(self.net, "module", self.net).state_dict()
+                        .items()}, "optimiser": self.optimiser.state_dict()}
+
+    def load(self, state: dict) -> None:
+        getattr(self.net, "module", self.net).load_state_dict(state["net"])
+        self.optimiser.load_state_dict(state["optimiser"])

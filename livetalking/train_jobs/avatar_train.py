@@ -34,7 +34,7 @@ from livetalking.nets.lipsync import (LIP_ORIGIN, LIP_SCALE, PREVIEW_160, QUALIT
                                       generator_inputs)
 from livetalking.nets.syncnet import FRAMES, SyncNet, mouth_stack, sync_loss
 from livetalking.train_jobs.avatar_data import AvatarClip
-from livetalking.train_jobs.avatar_losses import lower_face_weights, reconstruction_loss
+from livetalking.train_jobs.avatar_losses import Adversary, lower_face_weights, reconstruction_loss
 from livetalking.train_jobs.lip_model import fit_lips
 from livetalking.train_jobs.syncnet_train import window_centres
 
@@ -60,6 +60,7 @@ class TrainConfig:
     sync_weight: float = 0.0
     sync_start: float = 0.5
     sync_windows: int = 1
+    adv_weight: float = 0.0
     seed: int = 0
     max_seconds: float | None = None
     use_gpu: bool = False
@@ -69,8 +70,8 @@ class TrainConfig:
             raise ValueError("epochs, batch_size and lr must be positive")
         if not 0 <= self.min_lr_share <= 1 or self.jitter < 0 or self.shift_px < 0:
             raise ValueError("min_lr_share in 0..1; jitter and shift_px non-negative")
-        if self.sync_weight < 0 or not 0 <= self.sync_start <= 1 or self.sync_windows < 1:
-            raise ValueError("sync_weight non-negative, sync_start in 0..1, sync_windows at least 1")
+        if self.sync_weight < 0 or not 0 <= self.sync_start <= 1 or self.sync_windows < 1 or self.adv_weight < 0:
+            raise ValueError("sync_weight and adv_weight non-negative, sync_start in 0..1, sync_windows at least 1")
         return self
 
     def as_dict(self) -> dict:
@@ -207,8 +208,11 @@ def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncCo
         {"params": [p for p in model.parameters() if id(p) not in audio_params]},
         {"params": [p for p in model.parameters() if id(p) in audio_params],
          "weight_decay": config.audio_weight_decay}], lr=config.lr)
+    adversary = Adversary(model_config.mask_top, config.lr, device, wrap) if config.adv_weight > 0 else None
     if resume is not None:
         optimiser.load_state_dict(resume["optimiser"])
+        if adversary is not None and "adversary" in resume:
+            adversary.load(resume["adversary"])
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     mine = usable[rank::world]
     steps_per_epoch = max(1, len(mine) // config.batch_size)
@@ -219,7 +223,7 @@ def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncCo
         rng = np.random.default_rng([config.seed, epoch, rank])
         model.train()
         order = rng.permutation(mine)
-        sums = {"loss": 0.0, "l1": 0.0, "ssim_loss": 0.0, "sync_loss": 0.0}
+        sums = {"loss": 0.0, "l1": 0.0, "ssim_loss": 0.0, "sync_loss": 0.0, "adv_loss": 0.0, "disc_loss": 0.0}
         syncing = syncnet is not None and config.sync_weight > 0 and epoch >= config.sync_start * config.epochs
         for b in range(steps_per_epoch):
             targets = order[b * config.batch_size:(b + 1) * config.batch_size]
@@ -252,9 +256,15 @@ def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncCo
                 synced = sync_step(syncnet, drawn[len(targets):].float(), audio[len(targets) + FRAMES // 2::FRAMES])
                 loss = loss + config.sync_weight * synced
                 parts["sync_loss"] = float(synced.detach())
+            if adversary is not None:
+                fooled = adversary.generator_loss(predicted.float())
+                loss = loss + config.adv_weight * fooled
+                parts["adv_loss"] = float(fooled.detach())
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+            if adversary is not None:
+                parts["disc_loss"] = adversary.step(predicted.float(), target)
             sums["loss"] += float(loss.detach())
             for key, value in parts.items():
                 sums[key] += value
@@ -268,6 +278,7 @@ def fit_generator(clip: AvatarClip, train_frames: range, model_config: LipSyncCo
 
         def snapshot(epoch=epoch, metrics=metrics) -> dict:
             return {"model": _cpu_state(model), "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
+                    **({"adversary": adversary.state()} if adversary is not None else {}),
                     "metrics": metrics}
 
         on_epoch(epoch + 1, metrics, snapshot)
