@@ -24,9 +24,15 @@ class InvalidInput(LiveTalkingError):
     @classmethod
     def from_validation(cls, errors: list[dict], prefix: str = "", code: str = "invalid_input") -> "InvalidInput":
         """One error listing every broken field of a pydantic validation (`details.errors`)."""
-        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in errors]
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": _problem(e)} for e in errors]
         message = prefix + "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
         return cls(message, code=code, details={"errors": problems})
+
+
+def _problem(error: dict) -> str:
+    """A validation error's message, with the parser's reason when the JSON itself was malformed."""
+    reason = error.get("ctx", {}).get("error") if error.get("type") == "json_invalid" else None
+    return f"{error['msg']}: {reason}" if reason else error["msg"]
 
 
 class PayloadTooLarge(InvalidInput):
@@ -57,6 +63,12 @@ class Forbidden(LiveTalkingError):
     """The key's role does not allow the operation."""
 
     code = "auth.forbidden"
+
+
+class DatabaseBusy(LiveTalkingError):
+    """The database stayed locked longer than the busy timeout (LT_DB_BUSY_TIMEOUT_S); the request may be retried."""
+
+    code = "db.busy"
 
 
 class StoreError(LiveTalkingError):

@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     data_root: Path = Path("data")
     models_root: Path = Path("models")
     database_url: str = ""
+    db_busy_timeout_s: float = 1.0
 
     store_backend: Literal["local", "s3"] = "local"
     s3_endpoint_url: str = ""
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
             raise ValueError("LT_S3_BUCKET is required with LT_STORE_BACKEND=s3")
         if self.avatar_train_workers < 1:
             raise ValueError("LT_AVATAR_TRAIN_WORKERS must be at least 1")
+        if self.db_busy_timeout_s <= 0:
+            raise ValueError("LT_DB_BUSY_TIMEOUT_S must be positive")
         if self.max_upload_bytes <= 0:
             raise ValueError("LT_MAX_UPLOAD_BYTES must be positive")
         return self

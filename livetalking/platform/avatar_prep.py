@@ -6,8 +6,8 @@ from typing import Literal
 from pydantic import Field
 from sqlmodel import Session, SQLModel, col, select
 
-from livetalking.errors import Conflict, InvalidInput, NotFound
-from livetalking.platform.tables import Avatar, PreparedTake, PreparedTakePublic, Task
+from livetalking.errors import Conflict, NotFound
+from livetalking.platform.tables import Avatar, PreparedTake, PreparedTakePublic, Task, json_int
 from livetalking.platform.tasks import create_task, task_summary
 
 TASK_TYPE = "avatars:preprocess"
@@ -18,14 +18,14 @@ class TrainRequest(SQLModel):
     """How to train: the preset (preview: 160 px for CPUs; quality: 256 px for GPUs) and an epoch count."""
 
     preset: Literal["preview", "quality"] | None = Field(default=None, description="default: LT_AVATAR_PRESET")
-    epochs: int | None = Field(default=None, ge=1, le=2000, description="default: the preset's")
+    epochs: json_int(ge=1, le=2000) | None = Field(default=None, description="default: the preset's")
 
 
 def queue_preparation(session: Session, avatar: Avatar, actor: uuid.UUID | None, known_types,
                       max_attempts: int) -> Task:
     """Queue the preparation of the avatar's takes and remember the task on the avatar."""
     if not avatar.take_ids:
-        raise InvalidInput("the avatar has no takes to prepare; create it with take_ids", code="avatar.no_takes")
+        raise Conflict("the avatar has no takes to prepare; create it with take_ids", code="avatar.no_takes")
     task = create_task(session, avatar.tenant_id, TASK_TYPE, {"avatar_id": str(avatar.id)}, known_types=known_types,
                        created_by=actor, max_attempts=max_attempts)
     avatar.task_id, avatar.state = task.id, "queued"

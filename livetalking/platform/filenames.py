@@ -4,12 +4,13 @@ import re
 
 from livetalking.errors import InvalidInput
 
-_SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
+SAFE_FILENAME_PATTERN = r"^[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,254}$"
+_SAFE_NAME = re.compile(SAFE_FILENAME_PATTERN)
 
 
 def check_filename(filename: str) -> str:
     """Refuse names with paths, control characters or a leading dot."""
-    if not _SAFE_NAME.match(filename) or filename.startswith("."):
+    if not _SAFE_NAME.fullmatch(filename):
         raise InvalidInput(f"the file name {filename!r} is not allowed: no paths, dot-names or control characters",
                            code="upload.bad_filename")
     return filename

@@ -88,8 +88,6 @@ def update_persona(session: Session, table: type[Persona], tenant_id: uuid.UUID,
     """Rename an avatar or voice."""
     persona = get_persona(session, table, tenant_id, persona_id)
     for field, value in data.model_dump(exclude_unset=True).items():
-        if value is None:
-            raise InvalidInput(f"{field} cannot be null", code="invalid_input")
         setattr(persona, field, value)
     persona.updated_at = utcnow()
     session.add(persona)

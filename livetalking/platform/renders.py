@@ -8,25 +8,42 @@ when the request arrives, so a bad request queues nothing.
 import re
 import uuid
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sqlmodel import Session, SQLModel
 
 from livetalking.errors import Conflict, InvalidInput, NotFound
 from livetalking.platform.personas import persona_version
-from livetalking.platform.tables import Avatar, Take, TakeKind, Task, TaskState, Voice
+from livetalking.platform.tables import NO_NUL, Avatar, Take, TakeKind, Task, TaskState, Voice
 from livetalking.platform.tasks import create_task, get_task
 from livetalking.platform.tenancy import get_owned
 
 TASK_TYPE = "renders:create"
-COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+BACKGROUND_PATTERN = r"^(#[0-9a-fA-F]{6}|transparent)$"
+_BACKGROUND = re.compile(BACKGROUND_PATTERN)
 DEFAULT_BACKGROUND = "#00b140"
+
+
+def _request_rules(schema: dict) -> None:
+    """The schema states what _one_source checks: one source of speech, a valid background, a background take
+    only with the default colour."""
+    schema["properties"]["background"]["pattern"] = BACKGROUND_PATTERN
+    by_audio = {"required": ["audio_take_id"], "properties": {
+        "audio_take_id": {"type": "string"}, "text": {"type": "null"}, "voice_id": {"type": "null"}}}
+    by_text = {"required": ["text", "voice_id"], "properties": {
+        "audio_take_id": {"type": "null"}, "text": {"type": "string"}, "voice_id": {"type": "string"}}}
+    schema["oneOf"] = [by_audio, by_text]
+    schema["if"] = {"required": ["background_take_id"], "properties": {"background_take_id": {"type": "string"}}}
+    schema["then"] = {"properties": {"background": {"const": DEFAULT_BACKGROUND}}}
 
 
 class RenderRequest(SQLModel):
     """What to say (an audio take, or text with a voice), with which avatar version, over which background."""
 
+    model_config = ConfigDict(json_schema_extra=_request_rules)
+
     avatar_id: uuid.UUID
-    version: str | None = Field(default=None, max_length=100, description="v3 or a model id; default: the active")
+    version: str | None = Field(default=None, max_length=100, pattern=NO_NUL,
+                                description="v3 or a model id; default: the active")
     audio_take_id: uuid.UUID | None = None
     text: str | None = Field(default=None, min_length=1, max_length=2000)
     voice_id: uuid.UUID | None = None
@@ -40,7 +57,7 @@ class RenderRequest(SQLModel):
         by_text = self.text is not None or self.voice_id is not None
         if (self.audio_take_id is None) == (not by_text) or (by_text and (self.text is None or self.voice_id is None)):
             raise ValueError("give either audio_take_id, or text together with voice_id")
-        if self.background != "transparent" and not COLOUR.match(self.background):
+        if not _BACKGROUND.fullmatch(self.background):
             raise ValueError("background must be a colour #RRGGBB or 'transparent'")
         if self.background_take_id is not None and self.background != DEFAULT_BACKGROUND:
             raise ValueError("give either a background colour (or 'transparent') or background_take_id, not both")

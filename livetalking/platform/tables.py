@@ -3,12 +3,33 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, ConfigDict, Strict, field_validator
 from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from livetalking.platform.filenames import SAFE_FILENAME_PATTERN
 from livetalking.platform.timeutil import UTCDateTime, utcnow
+
+
+NO_NUL = r"^[^\x00]*$"  # text a PostgreSQL column can hold
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def json_int(**bounds: int) -> Any:
+    """An integer as JSON Schema has it (3 or 3.0, never "3", 3.5 or true), within `bounds` (ge, le, gt)."""
+    return Annotated[int, Strict(), Field(**bounds), BeforeValidator(_integral)]
+
+
+JSONInt = json_int()
+
+
+def _no_nul(min_length: int, max_length: int, **extra) -> Any:
+    return Field(min_length=min_length, max_length=max_length, schema_extra={"pattern": NO_NUL}, **extra)
 
 
 def _ts(*, nullable: bool = False, index: bool = False) -> Any:
@@ -90,15 +111,20 @@ class ApiKeyPublic(SQLModel):
 
 
 class ConsentBase(SQLModel):
-    subject_name: str = Field(min_length=1, max_length=200)
-    consent_given: bool
-    scope: str = Field(min_length=1, max_length=500)
-    licence: str = Field(min_length=1, max_length=200)
+    subject_name: str = _no_nul(1, 200)
+    consent_given: bool = Field(schema_extra={"strict": True})
+    scope: str = _no_nul(1, 500)
+    licence: str = _no_nul(1, 200)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ConsentCreate(ConsentBase):
-    pass
+    @field_validator("expires_at", mode="before")
+    @classmethod
+    def _text_time(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("expires_at is an ISO 8601 date-time text, such as 2027-01-01T00:00:00Z")
+        return value
 
 
 class Consent(ConsentBase, table=True):
@@ -164,15 +190,25 @@ class TakePublic(TakeBase):
 
 
 class PersonaBase(SQLModel):
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: str = _no_nul(1, 200)
 
 
 class PersonaCreate(PersonaBase):
     take_ids: list[uuid.UUID] = []
 
 
+def _without_null_defaults(schema: dict) -> None:
+    """An optional field that may be left out but never set to null: no `default: null` in its schema."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
 class PersonaUpdate(SQLModel):
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    """Fields to change; a field left out keeps its value (null is refused)."""
+
+    model_config = ConfigDict(json_schema_extra=_without_null_defaults)
+    display_name: str = _no_nul(1, 200, default=None)
 
 
 class _PersonaRow(PersonaBase):
@@ -336,9 +372,10 @@ class TaskPublic(SQLModel):
 
 
 class UploadCreate(SQLModel):
-    filename: str = Field(min_length=1, max_length=255)
-    size_bytes: int = Field(gt=0)
-    sha256: str | None = Field(default=None, regex=r"^[0-9a-f]{64}$")
+    filename: str = Field(min_length=1, max_length=255, schema_extra={"json_schema_extra": {
+        "pattern": SAFE_FILENAME_PATTERN}}, description="a label only: no path, no leading dot, no control characters")
+    size_bytes: JSONInt = Field(gt=0)
+    sha256: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9a-f]{64}$"})
 
 
 class Upload(SQLModel, table=True):

@@ -18,7 +18,10 @@ from livetalking.platform.tables import PreparedTake, Take, TakeKind, Tenant
 from livetalking.platform.tenancy import get_owned
 from livetalking.settings import Settings
 
-_FACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+FACE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+MIC_PROFILE_PATTERN = r"^[^\x00-\x1f\x7f]{1,100}$"
+_FACE_ID = re.compile(FACE_ID_PATTERN)
+_MIC_PROFILE = re.compile(MIC_PROFILE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,11 @@ def capture_spec(settings: Settings, tenant: Tenant) -> CaptureSpec:
 def ingest_take(engine: Engine, store: ArtifactStore, settings: Settings, tenant_id: uuid.UUID,
                 actor: uuid.UUID, upload: TakeUpload) -> Take:
     """Validate, store and record one take. On any failure nothing stays in the store or the database."""
-    if not _FACE_ID.match(upload.face_id):
+    if not _FACE_ID.fullmatch(upload.face_id):
         raise InvalidInput("face_id must be 1-100 letters, digits, '.', '_' or '-'", code="take.face_id")
+    if upload.mic_profile is not None and not _MIC_PROFILE.fullmatch(upload.mic_profile):
+        raise InvalidInput("mic_profile must be 1-100 characters without control characters",
+                           code="take.mic_profile")
     check_extension(upload.filename, upload.kind.value)
     with session_scope(engine) as session:
         require_valid_consent(session, tenant_id, upload.consent_id)

@@ -17,6 +17,8 @@ from livetalking.platform.tenancy import get_owned
 from livetalking.platform.timeutil import utcnow
 from livetalking.settings import Settings
 
+MIN_PRIORITY, MAX_PRIORITY = -100, 100
+
 
 def create_task(session: Session, tenant_id: uuid.UUID, task_type: str, payload: dict, *, known_types: Iterable[str],
                 priority: int = 0, created_by: uuid.UUID | None = None, max_attempts: int = 3) -> Task:
@@ -24,8 +26,8 @@ def create_task(session: Session, tenant_id: uuid.UUID, task_type: str, payload:
     known = sorted(known_types)
     if task_type not in known:
         raise InvalidInput(f"unknown task type {task_type!r}; known: {', '.join(known)}", code="task.unknown_type")
-    if not -100 <= priority <= 100:
-        raise InvalidInput(f"priority must lie in -100..100, got {priority}", code="task.priority")
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise InvalidInput(f"priority must lie in {MIN_PRIORITY}..{MAX_PRIORITY}, got {priority}", code="task.priority")
     task = Task(tenant_id=tenant_id, type=task_type, payload=payload, priority=priority,
                 created_by=created_by, max_attempts=max_attempts)
     session.add(task)

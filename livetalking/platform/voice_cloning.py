@@ -3,11 +3,11 @@
 import uuid
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlmodel import Session, SQLModel
 
-from livetalking.engines.catalog import check_engine, require_weights
-from livetalking.errors import InvalidInput
+from livetalking.engines.catalog import LANGUAGES, OFFLINE, check_engine, require_weights
+from livetalking.errors import Conflict, InvalidInput
 from livetalking.platform.personas import check_takes
 from livetalking.platform.tables import ModelVersion, PersonaCreate, Task, Voice
 from livetalking.platform.tasks import create_task, task_summary
@@ -15,13 +15,23 @@ from livetalking.platform.tasks import create_task, task_summary
 TASK_TYPE = "voices:train"
 
 
+def _engine_rules(schema: dict) -> None:
+    """The schema names the engines and languages check_engine accepts, and that offline speaks only English."""
+    schema["properties"]["engine"]["enum"] = list(LANGUAGES)
+    schema["properties"]["language"]["enum"] = sorted({lang for langs in LANGUAGES.values() for lang in langs})
+    schema["if"] = {"properties": {"engine": {"const": OFFLINE}}}
+    schema["then"] = {"properties": {"language": {"enum": list(LANGUAGES[OFFLINE])}}}
+
+
 class CloneOptions(SQLModel):
     """How to clone: the engine, the language, and what is said in each take (else whisper transcribes it)."""
 
-    engine: str = Field(default="offline", max_length=20)
+    model_config = ConfigDict(json_schema_extra=_engine_rules)
+    engine: str = Field(default=OFFLINE, max_length=20)
     language: str = Field(default="en", min_length=2, max_length=10)
     transcripts: dict[uuid.UUID, str] = {}
-    fine_tune: bool = Field(default=False, description="xtts: fine-tune the GPT on the takes (a GPU job)")
+    fine_tune: bool = Field(default=False, description="xtts: fine-tune the GPT on the takes (a GPU job)",
+                            strict=True)
 
 
 class VoiceCreate(PersonaCreate, CloneOptions):
@@ -42,7 +52,7 @@ def queue_cloning(session: Session, voice: Voice, options: CloneOptions, actor: 
     check_takes(session, Voice, voice.tenant_id, more_take_ids)
     voice.take_ids = list(dict.fromkeys([*voice.take_ids, *(str(t) for t in more_take_ids)]))
     if not voice.take_ids:
-        raise InvalidInput("the voice has no takes to clone from; give take_ids", code="voice.no_takes")
+        raise Conflict("the voice has no takes to clone from; give take_ids", code="voice.no_takes")
     unknown = {str(t) for t in options.transcripts} - set(voice.take_ids)
     if unknown:
         raise InvalidInput(f"transcripts name takes the voice does not have: {sorted(unknown)}",

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from livetalking.platform.tables import ModelKind
+from livetalking.platform.tables import NO_NUL, JSONInt, ModelKind, json_int
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 
@@ -29,17 +29,22 @@ class ArtifactRef(BaseModel):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
+VOICE_NEEDS_RATE = {"anyOf": [{"properties": {"kind": {"const": "avatar"}}},
+                              {"required": ["sample_rate"], "properties": {"sample_rate": {"type": "integer"}}}]}
+
+
 class ModelCard(BaseModel):
     """What a model version is; validated before anything is stored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=VOICE_NEEDS_RATE)
     name: str = Field(pattern=NAME_PATTERN)
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
-    backbone: str = Field(min_length=1, max_length=100)
+    backbone: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     kind: ModelKind
     target_id: uuid.UUID | None = None
-    sample_rate: int | None = Field(default=None, gt=0, le=192000)
-    input_shape: list[int] = Field(min_length=1, max_length=8)
+    sample_rate: json_int(gt=0, le=192000) | None = None
+    input_shape: list[JSONInt] = Field(min_length=1, max_length=8, json_schema_extra={"items": {"anyOf": [
+        {"type": "integer", "minimum": 1}, {"type": "integer", "const": -1}]}})
     metrics: dict[str, float] = {}
     config: dict[str, Any] = {}
     parent_version_id: uuid.UUID | None = None

@@ -32,12 +32,12 @@ class ModelFilter:
     target_id: uuid.UUID | None = None
 
 
-def parse_card(raw: str | bytes | dict) -> ModelCard:
-    """A validated model card, or InvalidInput listing every broken field."""
+def parse_card(raw: str | bytes | object) -> ModelCard:
+    """A validated model card (from JSON text, or parsed JSON), or InvalidInput listing every broken field."""
     try:
-        if isinstance(raw, dict):
-            return ModelCard.model_validate(raw)
-        return ModelCard.model_validate_json(raw)
+        if isinstance(raw, str | bytes):
+            return ModelCard.model_validate_json(raw)
+        return ModelCard.model_validate(raw)
     except ValidationError as e:
         raise InvalidInput.from_validation(e.errors(), "the model card does not match the schema: ",
                                            code="model.invalid_card") from e

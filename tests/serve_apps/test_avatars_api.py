@@ -122,7 +122,7 @@ def test_preparing_an_avatar_without_takes_is_refused(client, keys):
     avatar = client.post("/api/v1/avatars", json={"display_name": "Empty"}, headers=keys.headers()).json()
     assert avatar["task_id"] is None and avatar["state"] == "created"
     response = client.post(f"/api/v1/avatars/{avatar['id']}:prepare", headers=keys.headers(Role.operator))
-    assert response.status_code == 422 and response.json()["error"]["code"] == "avatar.no_takes"
+    assert response.status_code == 409 and response.json()["error"]["code"] == "avatar.no_takes"
     voice_take = client.post("/api/v1/avatars", json={"display_name": "x", "take_ids": [
         "00000000-0000-0000-0000-000000000001"]}, headers=keys.headers())
     assert voice_take.status_code == 404

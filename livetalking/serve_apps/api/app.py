@@ -10,13 +10,14 @@ from livetalking.serve_apps.api import (routes_audit, routes_avatar_prep, routes
                                         routes_uploads, routes_voices)
 from livetalking.serve_apps.api.audit_middleware import AuditMiddleware
 from livetalking.serve_apps.api.context import AppContext
+from livetalking.serve_apps.api.contract import install_contract
 from livetalking.serve_apps.api.errors import install_error_handlers
 from livetalking.settings import Settings
 
 
 def build_context(settings: Settings) -> AppContext:
     """Open the database (migrated to head) and the artifact store the settings name."""
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, busy_timeout_s=settings.db_busy_timeout_s)
     migrate(engine)
     return AppContext(settings=settings, engine=engine, store=make_store(settings))
 
@@ -27,6 +28,7 @@ def create_app(context: AppContext) -> FastAPI:
                   description="Management API of the LiveTalking digital-human platform.")
     app.state.context = context
     install_error_handlers(app)
+    install_contract(app, context.settings)
     for router in (routes_health.router, routes_keys.router, routes_consents.router, routes_uploads.router,
                    routes_takes.router, routes_models.router, routes_avatar_prep.router, routes_personas.avatars_router,
                    routes_personas.voices_router, routes_voices.router, routes_renders.router, routes_tasks.router,

@@ -3,9 +3,12 @@
 import re
 import uuid
 
+import anyio
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livetalking.platform.audit import outcome_of, record_event
+from livetalking.platform.db import retrying_when_busy
 from livetalking.platform.tables import AuditEvent
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -40,12 +43,15 @@ class AuditMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             if scope["method"] in MUTATING:
-                self._audit(scope, state, request_id, status["code"])
+                # In a worker thread: a write that waits for the database lock must not stop the event loop
+                # (it would stall every request, the lock holder's included).
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(self._audit, scope, state, request_id, status["code"])
 
     def _audit(self, scope: Scope, state: dict, request_id: str, status_code: int) -> None:
         principal = state.get("principal")
         route = scope.get("route")
-        template = getattr(route, "path", None) or scope["path"]
+        template = getattr(route, "path_format", None) or scope["path"]
         params = scope.get("path_params") or {}
         event = AuditEvent(
             request_id=request_id,
@@ -59,4 +65,5 @@ class AuditMiddleware:
             status_code=status_code,
             outcome=outcome_of(status_code),
         )
-        record_event(self.engine_getter(), event)
+        # After the response: the event waits out a busy database (as a task would) rather than being lost.
+        retrying_when_busy(lambda: record_event(self.engine_getter(), event))

@@ -1,7 +1,10 @@
 """Liveness and readiness (no API key needed)."""
 
+from typing import Literal
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -13,13 +16,24 @@ from livetalking.serve_apps.api.deps import ContextDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str]
+
+
+@router.get("/healthz", response_model=Health)
 def healthz() -> dict:
     """The process answers."""
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Readiness,
+            responses={503: {"model": Readiness, "description": "the database or the store does not answer"}})
 def readyz(context: ContextDep) -> JSONResponse:
     """The database and the artifact store answer."""
     checks = {}

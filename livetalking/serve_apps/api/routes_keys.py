@@ -7,14 +7,17 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from livetalking.platform.auth import create_key, revoke_key
-from livetalking.platform.tables import ApiKey, ApiKeyPublic, Role, Tenant
+from livetalking.platform.tables import NO_NUL, ApiKey, ApiKeyPublic, Role, Tenant, json_int
 from livetalking.serve_apps.api.deps import Admin, SessionDep, Viewer
+from livetalking.serve_apps.api.json_body import StrictJSONRoute
+from livetalking.serve_apps.api.contract import errors
 
-router = APIRouter(prefix="/api/v1", tags=["keys"])
+router = APIRouter(prefix="/api/v1", tags=["keys"], route_class=StrictJSONRoute)
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL, json_schema_extra={"pattern": r"^[^\x00]*\S"},
+                      description="not only white space (keys.name_required)")
     role: Role
 
 
@@ -36,7 +39,7 @@ class TenantPublic(BaseModel):
 
 
 class TenantUpdate(BaseModel):
-    min_video_short_side: int | None = Field(default=None, ge=64, le=4320)
+    min_video_short_side: json_int(ge=64, le=4320) | None = None
 
 
 @router.get("/me", response_model=WhoAmI)
@@ -56,6 +59,7 @@ def update_tenant(body: TenantUpdate, principal: Admin, session: SessionDep) -> 
     tenant = session.get(Tenant, principal.tenant_id)
     tenant.min_video_short_side = body.min_video_short_side
     session.add(tenant)
+    session.commit()
     return tenant
 
 
@@ -68,9 +72,12 @@ def list_keys(principal: Admin, session: SessionDep) -> list[ApiKey]:
 @router.post("/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
 def new_key(body: KeyCreate, principal: Admin, session: SessionDep) -> KeyCreated:
     key, token = create_key(session, principal.tenant_id, body.role, body.name, created_by=principal.key_id)
+    session.commit()
     return KeyCreated(**ApiKeyPublic.model_validate(key).model_dump(), token=token)
 
 
-@router.delete("/keys/{key_id}", response_model=ApiKeyPublic)
+@router.delete("/keys/{key_id:uuid}", response_model=ApiKeyPublic, responses=errors(409))
 def revoke(key_id: uuid.UUID, principal: Admin, session: SessionDep) -> ApiKey:
-    return revoke_key(session, principal.tenant_id, key_id)
+    key = revoke_key(session, principal.tenant_id, key_id)
+    session.commit()
+    return key

@@ -1,30 +1,37 @@
 """The model registry API."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from livetalking.errors import Forbidden, InvalidInput
-from livetalking.platform.tables import ModelKind, ModelStatus, ModelVersion, ModelVersionPublic, Task, TaskPublic
-from livetalking.registry.card import ArtifactFormat
+from livetalking.platform.tables import (NO_NUL, ModelKind, ModelStatus, ModelVersion, ModelVersionPublic, Task,
+                                        TaskPublic)
+from livetalking.registry.card import NAME_PATTERN, ArtifactFormat, ModelCard
 from livetalking.registry.evaluation import queue_evaluation
 from livetalking.registry.service import (ModelFilter, delete_model, get_model, list_models, parse_card,
                                           promote_model, register_model, rollback_model)
 from livetalking.serve_apps.api.deps import Admin, ContextDep, Operator, SessionDep, Viewer
+from livetalking.serve_apps.api.json_body import StrictJSONRoute
+from livetalking.serve_apps.api.contract import errors, inline_schema
 from livetalking.serve_apps.api.pagination import Limit, Offset
 from livetalking.serve_apps.api.uploads import receive_multipart
 
-router = APIRouter(prefix="/api/v1/models", tags=["models"])
+router = APIRouter(prefix="/api/v1/models", tags=["models"], route_class=StrictJSONRoute)
 
+CARD_SCHEMA = inline_schema(ModelCard)
 REGISTER_SCHEMA = {
     "requestBody": {"required": True, "content": {
-        "multipart/form-data": {"schema": {
-            "type": "object", "required": ["card"],
-            "properties": {"card": {"type": "string", "description": "model card JSON"},
-                           **{f.value: {"type": "string", "format": "binary"} for f in ArtifactFormat}}}},
-        "application/json": {"schema": {"type": "object", "description": "model card with artifact keys in the store"}},
+        "multipart/form-data": {
+            "schema": {"type": "object", "required": ["card"], "additionalProperties": False,
+                       "properties": {"card": {**CARD_SCHEMA, "description": "the model card (a JSON part)"},
+                                      **{f.value: {"type": "string", "format": "binary"} for f in ArtifactFormat}}},
+            "encoding": {"card": {"contentType": "application/json"}}},
+        "application/json": {"schema": {**CARD_SCHEMA,
+                                         "description": "a model card whose artifacts name files in the store"}},
     }}
 }
 
@@ -37,11 +44,11 @@ class ModelPage(BaseModel):
 
 
 @router.post("/register", response_model=ModelVersionPublic, status_code=status.HTTP_201_CREATED,
-             openapi_extra=REGISTER_SCHEMA)
+             openapi_extra=REGISTER_SCHEMA, responses=errors(400, 404, 409, 413, 500, 502))
 async def register(request: Request, principal: Operator, context: ContextDep) -> ModelVersion:
     """Register a version from a card plus uploaded artifacts (multipart), or a card naming stored artifacts (JSON)."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        card = parse_card(await request.body())
+        card = parse_card(await request.json())
         return await run_in_threadpool(register_model, context.engine, context.store, principal.tenant_id,
                                        principal.key_id, card, {})
     settings = context.settings
@@ -58,9 +65,11 @@ async def register(request: Request, principal: Operator, context: ContextDep) -
                                        principal.key_id, card, uploads)
 
 
-@router.get("", response_model=ModelPage)
+@router.get("", response_model=ModelPage, responses=errors(403))
 def list_all(principal: Viewer, session: SessionDep, kind: ModelKind | None = None,
-             status: ModelStatus | None = None, backbone: str | None = None, name: str | None = None,
+             status: ModelStatus | None = None,
+             backbone: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+             name: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
              target_id: uuid.UUID | None = None, tenant: uuid.UUID | None = None, limit: Limit = 50,
              offset: Offset = 0) -> ModelPage:
     if tenant is not None and tenant != principal.tenant_id:
@@ -71,29 +80,29 @@ def list_all(principal: Viewer, session: SessionDep, kind: ModelKind | None = No
                      offset=offset)
 
 
-@router.get("/{model_id}", response_model=ModelVersionPublic)
+@router.get("/{model_id:uuid}", response_model=ModelVersionPublic)
 def show(model_id: uuid.UUID, principal: Viewer, session: SessionDep) -> ModelVersion:
     return get_model(session, principal.tenant_id, model_id)
 
 
-@router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{model_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409, 502))
 def delete(model_id: uuid.UUID, principal: Admin, context: ContextDep) -> Response:
     delete_model(context.engine, context.store, principal.tenant_id, model_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{model_id}:promote", response_model=ModelVersionPublic)
+@router.post("/{model_id:uuid}:promote", response_model=ModelVersionPublic, responses=errors(409))
 def promote(model_id: uuid.UUID, principal: Operator, context: ContextDep) -> ModelVersion:
     return promote_model(context.engine, principal.tenant_id, model_id)
 
 
-@router.post("/{model_id}:rollback", response_model=ModelVersionPublic)
+@router.post("/{model_id:uuid}:rollback", response_model=ModelVersionPublic, responses=errors(409))
 def rollback(model_id: uuid.UUID, principal: Operator, context: ContextDep) -> ModelVersion:
     """Roll the active version back; returns the version that is active now."""
     return rollback_model(context.engine, principal.tenant_id, model_id)
 
 
-@router.post("/{model_id}:evaluate", response_model=TaskPublic, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{model_id:uuid}:evaluate", response_model=TaskPublic, status_code=status.HTTP_202_ACCEPTED)
 def evaluate(model_id: uuid.UUID, principal: Operator, session: SessionDep, context: ContextDep) -> Task:
     """Queue the evaluation of an avatar version on its avatar's held-out frames with the current gate; an active
     version that fails is rolled back to the newest earlier version that passes (follow GET /api/v1/tasks/{id})."""

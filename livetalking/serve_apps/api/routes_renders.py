@@ -9,8 +9,10 @@ from livetalking.platform.renders import RenderRequest, get_render, queue_render
 from livetalking.platform.tables import Task
 from livetalking.platform.tasks import task_summary
 from livetalking.serve_apps.api.deps import ContextDep, Operator, SessionDep, Viewer
+from livetalking.serve_apps.api.json_body import StrictJSONRoute
+from livetalking.serve_apps.api.contract import errors
 
-router = APIRouter(prefix="/api/v1/renders", tags=["renders"])
+router = APIRouter(prefix="/api/v1/renders", tags=["renders"], route_class=StrictJSONRoute)
 
 
 class RenderPublic(BaseModel):
@@ -26,7 +28,7 @@ def _public(task: Task) -> RenderPublic:
                         video_url=f"/api/v1/renders/{task.id}/video" if done else None)
 
 
-@router.post("", response_model=RenderPublic, status_code=status.HTTP_202_ACCEPTED)
+@router.post("", response_model=RenderPublic, status_code=status.HTTP_202_ACCEPTED, responses=errors(404, 409))
 def create(body: RenderRequest, principal: Operator, session: SessionDep, context: ContextDep) -> RenderPublic:
     """Queue a render; follow it with GET /api/v1/renders/{id}."""
     task = queue_render(session, principal.tenant_id, body, principal.key_id, context.task_types,
@@ -36,13 +38,14 @@ def create(body: RenderRequest, principal: Operator, session: SessionDep, contex
     return _public(task)
 
 
-@router.get("/{render_id}", response_model=RenderPublic)
+@router.get("/{render_id:uuid}", response_model=RenderPublic)
 def show(render_id: uuid.UUID, principal: Viewer, session: SessionDep) -> RenderPublic:
     return _public(get_render(session, principal.tenant_id, render_id))
 
 
-@router.get("/{render_id}/video", response_class=Response,
-            responses={200: {"content": {"video/mp4": {}, "video/webm": {}}, "description": "the rendered video"}})
+@router.get("/{render_id:uuid}/video", response_class=Response,
+            responses={200: {"content": {"video/mp4": {}, "video/webm": {}}, "description": "the rendered video"},
+                       **errors(409, 500, 502)})
 def video(render_id: uuid.UUID, principal: Viewer, session: SessionDep, context: ContextDep) -> Response:
     stored = render_file(get_render(session, principal.tenant_id, render_id))
     return Response(context.store.get_bytes(stored["key"], stored["sha256"]), media_type=stored["media_type"],

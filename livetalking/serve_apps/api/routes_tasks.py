@@ -1,22 +1,30 @@
 """The task center API."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from livetalking.platform.tables import Task, TaskPublic, TaskState
-from livetalking.platform.tasks import create_task, get_task, list_tasks, request_cancel, retry_task
+from livetalking.platform.tables import NO_NUL, JSONInt, Task, TaskPublic, TaskState
+from livetalking.platform.task_types import TASK_TYPES
+from livetalking.platform.tasks import (MAX_PRIORITY, MIN_PRIORITY, create_task, get_task, list_tasks, request_cancel,
+                                        retry_task)
 from livetalking.serve_apps.api.deps import ContextDep, Operator, SessionDep, Viewer
+from livetalking.serve_apps.api.json_body import StrictJSONRoute
+from livetalking.serve_apps.api.contract import errors
 from livetalking.serve_apps.api.pagination import Limit, Offset
 
-router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], route_class=StrictJSONRoute)
 
 
 class TaskCreate(BaseModel):
-    type: str = Field(min_length=1, max_length=100)
+    """The schema lists the rules the task center applies (task.unknown_type, task.priority)."""
+
+    type: str = Field(json_schema_extra={"enum": sorted(TASK_TYPES)})
     payload: dict = {}
-    priority: int = 0
+    priority: JSONInt = Field(default=0,
+                          json_schema_extra={"minimum": MIN_PRIORITY, "maximum": MAX_PRIORITY})
 
 
 @router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
@@ -30,22 +38,25 @@ def create(body: TaskCreate, principal: Operator, session: SessionDep, context: 
 
 
 @router.get("", response_model=list[TaskPublic])
-def list_all(principal: Viewer, session: SessionDep, state: TaskState | None = None, type: str | None = None,
-             limit: Limit = 50, offset: Offset = 0) -> list[Task]:
+def list_all(principal: Viewer, session: SessionDep, state: TaskState | None = None,
+             type: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None, limit: Limit = 50,
+             offset: Offset = 0) -> list[Task]:
     return list_tasks(session, principal.tenant_id, state, type, limit, offset)
 
 
-@router.get("/{task_id}", response_model=TaskPublic)
+@router.get("/{task_id:uuid}", response_model=TaskPublic)
 def show(task_id: uuid.UUID, principal: Viewer, session: SessionDep) -> Task:
     return get_task(session, principal.tenant_id, task_id)
 
 
-@router.post("/{task_id}:cancel", response_model=TaskPublic)
+@router.post("/{task_id:uuid}:cancel", response_model=TaskPublic, responses=errors(409))
 def cancel(task_id: uuid.UUID, principal: Operator, session: SessionDep) -> Task:
-    return request_cancel(session, principal.tenant_id, task_id)
+    task = request_cancel(session, principal.tenant_id, task_id)
+    session.commit()
+    return task
 
 
-@router.post("/{task_id}:retry", response_model=TaskPublic)
+@router.post("/{task_id:uuid}:retry", response_model=TaskPublic, responses=errors(409))
 def retry(task_id: uuid.UUID, principal: Operator, session: SessionDep, context: ContextDep) -> Task:
     task = retry_task(session, principal.tenant_id, task_id)
     session.commit()

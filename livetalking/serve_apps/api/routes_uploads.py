@@ -9,24 +9,27 @@ from livetalking.errors import InvalidInput
 from livetalking.platform.tables import UploadCreate, UploadPublic
 from livetalking.platform.upload_sessions import describe, discard, get_upload, open_upload, store_chunk
 from livetalking.serve_apps.api.deps import ContextDep, Operator, SessionDep, Viewer
+from livetalking.serve_apps.api.json_body import StrictJSONRoute
+from livetalking.serve_apps.api.contract import errors
 
-router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
+router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], route_class=StrictJSONRoute)
 
 
-@router.post("", response_model=UploadPublic, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=UploadPublic, status_code=status.HTTP_201_CREATED, responses=errors(413))
 def create(body: UploadCreate, principal: Operator, session: SessionDep, context: ContextDep) -> UploadPublic:
     """Open an upload; then PUT each chunk (chunk_bytes long, the last one shorter) and use the id in a take."""
     upload = open_upload(session, context.settings, principal.tenant_id, principal.key_id, body)
+    session.commit()
     return describe(session, upload)
 
 
-@router.get("/{upload_id}", response_model=UploadPublic)
+@router.get("/{upload_id:uuid}", response_model=UploadPublic)
 def show(upload_id: uuid.UUID, principal: Viewer, session: SessionDep) -> UploadPublic:
     """Which chunks have arrived and which are missing."""
     return describe(session, get_upload(session, principal.tenant_id, upload_id))
 
 
-@router.put("/{upload_id}/chunks/{index}", response_model=UploadPublic,
+@router.put("/{upload_id:uuid}/chunks/{index}", response_model=UploadPublic, responses=errors(500, 502),
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def put_chunk(upload_id: uuid.UUID, index: int, request: Request, principal: Operator,
@@ -51,7 +54,7 @@ async def put_chunk(upload_id: uuid.UUID, index: int, request: Request, principa
         path.unlink(missing_ok=True)
 
 
-@router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{upload_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(502))
 def abort(upload_id: uuid.UUID, principal: Operator, session: SessionDep, context: ContextDep) -> Response:
     """Abort an upload and remove what arrived."""
     get_upload(session, principal.tenant_id, upload_id)

@@ -9,20 +9,24 @@ from pydantic import BaseModel, Field
 from livetalking.engines.loader import engine_for
 from livetalking.media.audio_io import pcm16, wav_bytes, wav_header
 from livetalking.platform.personas import get_persona, persona_version
-from livetalking.platform.tables import TaskPublic, Voice
+from livetalking.platform.tables import NO_NUL, TaskPublic, Voice
 from livetalking.platform.voice_cloning import CloneRequest, queue_cloning
 from livetalking.serve_apps.api.deps import ContextDep, Operator, SessionDep, Viewer
+from livetalking.serve_apps.api.json_body import StrictJSONRoute
+from livetalking.serve_apps.api.contract import errors
 
-router = APIRouter(prefix="/api/v1/voices", tags=["voices"])
+router = APIRouter(prefix="/api/v1/voices", tags=["voices"], route_class=StrictJSONRoute)
 
 
 class PreviewRequest(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
-    version: str | None = Field(default=None, description="a version (v3) or model id; default: the active one")
-    stream: bool = Field(default=False, description="send 20 ms chunks as they are made (WAV of unknown length)")
+    version: str | None = Field(default=None, max_length=100, pattern=NO_NUL,
+                                description="a version (v3) or model id; default: the active one")
+    stream: bool = Field(default=False, strict=True,
+                         description="send 20 ms chunks as they are made (WAV of unknown length)")
 
 
-@router.post("/{voice_id}:clone", response_model=TaskPublic)
+@router.post("/{voice_id:uuid}:clone", response_model=TaskPublic, responses=errors(409, 500))
 def clone(voice_id: uuid.UUID, body: CloneRequest, principal: Operator, session: SessionDep, context: ContextDep):
     """Clone the voice again from its takes plus `take_ids`; an offline voice fine-tunes its active version."""
     voice = get_persona(session, Voice, principal.tenant_id, voice_id)
@@ -33,8 +37,9 @@ def clone(voice_id: uuid.UUID, body: CloneRequest, principal: Operator, session:
     return task
 
 
-@router.post("/{voice_id}:preview", response_class=Response,
-             responses={200: {"content": {"audio/wav": {}}, "description": "16-bit mono PCM WAV"}})
+@router.post("/{voice_id:uuid}:preview", response_class=Response,
+             responses={200: {"content": {"audio/wav": {}}, "description": "16-bit mono PCM WAV"},
+                        **errors(409, 500, 502)})
 def preview(voice_id: uuid.UUID, body: PreviewRequest, principal: Viewer, session: SessionDep, context: ContextDep):
     """Speak `text` in the voice (its active version, or `version`)."""
     voice = get_persona(session, Voice, principal.tenant_id, voice_id)
