@@ -272,10 +272,12 @@ def avatars_prepare(take_id: uuid.UUID, name: Annotated[str | None, typer.Option
 def avatars_train(avatar_id: uuid.UUID,
                   preset: Annotated[str | None, typer.Option(help="preview (160 px, CPU) or quality (256 px)")] = None,
                   epochs: Annotated[int | None, typer.Option(help="epochs (default: the preset's)")] = None,
+                  tune: Annotated[int, typer.Option(help="Ray Tune (ASHA) trials over the learning rate and loss "
+                                                         "weights first (0: none)")] = 0,
                   wait: Annotated[bool, typer.Option(help="follow the task with a progress bar")] = True,
                   url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Train the avatar's lip-sync model from its prepared takes; the new version is evaluated and gated."""
-    body = {k: v for k, v in {"preset": preset, "epochs": epochs}.items() if v is not None}
+    body = {k: v for k, v in {"preset": preset, "epochs": epochs, "tune": tune or None}.items() if v is not None}
     task = _api(url, api_key, "POST", f"/api/v1/avatars/{avatar_id}:train", json=body)
     err.print(f"avatar {avatar_id}: training task {task['id']}")
     _result_or_task(url, api_key, task, wait)

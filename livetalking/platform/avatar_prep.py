@@ -15,10 +15,14 @@ TRAIN_TASK_TYPE = "avatars:train"
 
 
 class TrainRequest(SQLModel):
-    """How to train: the preset (preview: 160 px for CPUs; quality: 256 px for GPUs) and an epoch count."""
+    """How to train: the preset (preview: 160 px for CPUs; quality: 256 px for GPUs), an epoch count, and a tuning
+    search first."""
 
     preset: Literal["preview", "quality"] | None = Field(default=None, description="default: LT_AVATAR_PRESET")
     epochs: json_int(ge=1, le=2000) | None = Field(default=None, description="default: the preset's")
+    tune: json_int(ge=2, le=64) | None = Field(default=None, description="Ray Tune (ASHA) trials over the learning "
+                                               "rate and loss weights before the final training (default: none; "
+                                               "each trial is a training run)")
 
 
 def queue_preparation(session: Session, avatar: Avatar, actor: uuid.UUID | None, known_types,

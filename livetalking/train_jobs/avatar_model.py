@@ -28,6 +28,7 @@ from livetalking.train_jobs.avatar_export import (FILES, TRITON_FILES, StoredMod
                                                   write_files)
 from livetalking.train_jobs.avatar_job import RayPlacement, train_in_process, train_on_ray
 from livetalking.train_jobs.avatar_train import PRESETS, TrainConfig, device_for
+from livetalking.train_jobs.avatar_tune import tune_training
 from livetalking.train_jobs.syncnet_train import SyncTrainConfig, fit_syncnet
 
 Progress = Callable[[float, str], None]
@@ -42,11 +43,13 @@ class TrainPlan:
     train: TrainConfig
     ray: RayPlacement | None = None
     syncnet: SyncTrainConfig = SyncTrainConfig()
+    tune_trials: int = 0
 
 
 def plan_for(settings: Settings, preset: str | None = None, epochs: int | None = None,
-             ray: RayPlacement | None = None) -> TrainPlan:
-    """The preset's model and loop, with the settings' GPU choice and epoch override applied."""
+             ray: RayPlacement | None = None, tune_trials: int = 0) -> TrainPlan:
+    """The preset's model and loop, with the settings' GPU choice and epoch override applied; `tune_trials`
+    (at least 2 when set) runs a Ray Tune search first, which needs the Ray placement."""
     name = preset or settings.avatar_preset
     if name not in PRESETS:
         raise InvalidInput(f"unknown training preset {name!r}; known: {', '.join(sorted(PRESETS))}",
@@ -54,7 +57,12 @@ def plan_for(settings: Settings, preset: str | None = None, epochs: int | None =
     model, train = PRESETS[name]
     model = replace(model, audio=settings.avatar_audio_feature).validate()
     train = replace(train, use_gpu=settings.avatar_use_gpu, epochs=epochs or settings.avatar_epochs or train.epochs)
-    return TrainPlan(model, train.validate(), ray)
+    if tune_trials == 1:
+        raise InvalidInput("tuning compares trials: ask for at least 2", code="avatar.tune_trials")
+    if tune_trials and ray is None:
+        raise InvalidInput("tuning runs its trials on Ray, and this training runs in a local thread",
+                           code="avatar.tune_needs_ray")
+    return TrainPlan(model, train.validate(), ray, tune_trials=tune_trials)
 
 
 def split_takes(clips: list[AvatarClip]) -> tuple[AvatarClip, range, range]:
@@ -145,7 +153,12 @@ def train_avatar(clips: list[AvatarClip], *, plan: TrainPlan, target: PublishTar
 
     progress(0.02, "training the SyncNet expert")
     syncnet, sync_metrics = train_expert(clip, train_frames, plan.model, plan.syncnet, plan.train.use_gpu)
-    train = plan.train
+    train, tune_metrics = plan.train, {}
+    if plan.tune_trials:
+        progress(0.04, f"tuning: {plan.tune_trials} trials under ASHA")
+        train, tune_metrics = tune_training(clip, train_frames, plan.model, plan.train, plan.tune_trials,
+                                            plan.ray.storage, f"{plan.ray.run_name}-tune" if plan.ray.run_name
+                                            else None, syncnet)
     progress(0.05, "training the lip-sync model" + (" from the active version" if parent else ""))
     if plan.ray is not None:
         state, train_metrics = train_on_ray(clip, train_frames, plan.model, train, init_state, plan.ray, syncnet)
@@ -154,7 +167,7 @@ def train_avatar(clips: list[AvatarClip], *, plan: TrainPlan, target: PublishTar
                                                 on_epoch, syncnet)
     progress(0.86, "evaluating on the held-out frames")
     metrics, failures = judge(load_generator(state, plan.model), clip, train_frames, held_out, settings, syncnet)
-    metrics.update({f"train_{k}": float(v) for k, v in {**train_metrics, **sync_metrics}.items()})
+    metrics.update({f"train_{k}": float(v) for k, v in {**train_metrics, **sync_metrics, **tune_metrics}.items()})
     config = {"fps": clip.fps, "takes": len(clips), "train_frames": len(train_frames),
               "held_out_frames": len(held_out)}
     progress(0.92, "exporting and registering")

@@ -41,7 +41,7 @@ def load_clips(ctx: TaskContext, rows: list[PreparedTake], model) -> list:
 
 
 def train_avatar_model(ctx: TaskContext) -> dict:
-    """Train (payload: avatar_id, preset, epochs) and report the version and the gate's verdict."""
+    """Train (payload: avatar_id, preset, epochs, tune) and report the version and the gate's verdict."""
     # imported here: the training stack pulls in torch, and importing the handlers stays light
     import torch
 
@@ -60,7 +60,8 @@ def train_avatar_model(ctx: TaskContext) -> dict:
         storage = settings.train_storage or str((settings.data_root / "train_runs").resolve())
         placement = RayPlacement(settings.avatar_train_workers, storage, f"avatar-{ctx.task_id}",
                                  settings.train_max_failures)
-    plan = plan_for(settings, ctx.payload.get("preset"), ctx.payload.get("epochs"), placement)
+    plan = plan_for(settings, ctx.payload.get("preset"), ctx.payload.get("epochs"), placement,
+                    ctx.payload.get("tune") or 0)
     snapshot_key = scoped_key(ctx.tenant_id, "avatars", str(avatar_id), "training", str(ctx.task_id), "snapshot.pt")
     resume = None
     if "snapshot" in ctx.checkpoint and ctx.store.exists(snapshot_key):

@@ -68,7 +68,7 @@ def test_an_avatar_is_prepared_from_an_uploaded_take_trained_and_rendered(prep_s
         detail = _wait_for(client, f"/api/v1/avatars/{avatar_id}", keys.headers(Role.viewer),
                            ("prepared", "rejected", "failed"), 120)
         assert detail["state"] == "prepared", detail
-        for body, code in (({"preset": "huge"}, 422), ({"epochs": 0}, 422)):
+        for body, code in (({"preset": "huge"}, 422), ({"epochs": 0}, 422), ({"tune": 1}, 422), ({"tune": 65}, 422)):
             assert client.post(f"/api/v1/avatars/{avatar_id}:train", json=body, headers=operator).status_code == code
         denied = client.post(f"/api/v1/avatars/{avatar_id}:train", json={}, headers=keys.headers(Role.viewer))
         other = client.post(f"/api/v1/avatars/{avatar_id}:train", json={}, headers=keys.headers(Role.admin, "other"))

@@ -158,3 +158,21 @@ def test_an_export_that_differs_from_pytorch_is_refused(tmp_path):
     with pytest.raises(IntegrityFailure) as error:
         export_onnx(Drifting(), (torch.zeros(1, 4),), tmp_path / "m.onnx", ["x"], ["y"], {}, code="avatar.export")
     assert error.value.code == "avatar.export"
+
+
+def test_training_plans_refuse_what_they_cannot_run(tmp_path):
+    from livetalking.train_jobs.avatar_job import RayPlacement
+    from livetalking.train_jobs.avatar_model import plan_for
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    with pytest.raises(InvalidInput) as unknown:
+        plan_for(settings, "huge")
+    with pytest.raises(InvalidInput) as one_trial:
+        plan_for(settings, tune_trials=1, ray=RayPlacement())
+    with pytest.raises(InvalidInput) as local:
+        plan_for(settings, tune_trials=4)
+    assert (unknown.value.code, one_trial.value.code, local.value.code) == (
+        "avatar.unknown_preset", "avatar.tune_trials", "avatar.tune_needs_ray")
+    plan = plan_for(settings, "quality", epochs=3, ray=RayPlacement(), tune_trials=4)
+    assert plan.tune_trials == 4 and plan.train.epochs == 3 and plan.model.size == 256

@@ -92,3 +92,20 @@ def test_a_killed_worker_resumes_from_the_last_checkpoint(local_ray, short_clip,
     state, metrics = result["out"]
     assert metrics["epoch"] == 6.0
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_tuning_searches_the_learning_rate_and_loss_weights_under_asha(local_ray, tmp_path):
+    from livetalking.nets.lipsync import PREVIEW_96
+    from livetalking.train_jobs.avatar_train import TrainConfig
+    from livetalking.train_jobs.avatar_tune import tune_training
+    from tests.fixtures.mouth_clip import mouth_clip
+
+    base = TrainConfig(epochs=2, batch_size=8)
+    chosen, metrics = tune_training(mouth_clip(frames=96), range(0, 96), PREVIEW_96, base, trials=3,
+                                    storage=str(tmp_path), name="tune")
+    assert metrics["tune_trials"] == 3 and np.isfinite(metrics["tune_best_val_loss"])
+    assert 3e-4 <= chosen.lr <= 3e-3 and 1 <= chosen.mouth_weight <= 6 and 0.2 <= chosen.ssim_weight <= 1
+    assert (chosen.lr, chosen.mouth_weight) != (base.lr, base.mouth_weight) and chosen.epochs == 2
+    assert (tmp_path / "tune").is_dir()
+    with pytest.raises(ValueError, match="at least 2 trials"):
+        tune_training(mouth_clip(frames=96), range(0, 96), PREVIEW_96, base, trials=1)
