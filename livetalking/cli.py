@@ -283,6 +283,35 @@ def avatars_train(avatar_id: uuid.UUID,
     _result_or_task(url, api_key, task, wait)
 
 
+@avatars_app.command("train-job")
+def avatars_train_job(avatar_id: uuid.UUID,
+                      tenant: Annotated[uuid.UUID, typer.Option(help="the avatar's tenant id")],
+                      preset: Annotated[str | None, typer.Option(help="preview or quality")] = None,
+                      epochs: Annotated[int | None, typer.Option(help="epochs (default: the preset's)")] = None,
+                      tune: Annotated[int, typer.Option(help="Ray Tune (ASHA) trials first (0: none)")] = 0) -> None:
+    """Train inside a Ray job on the cluster it runs in (scripts/train_avatar.sh submits it; needs the metadata
+    database and the artifact store of the platform, from the LT_* settings); prints the finished task."""
+    import ray
+
+    from livetalking.platform.avatar_prep import TrainRequest
+    from livetalking.platform.tables import TaskState
+    from livetalking.train_jobs.cluster_job import run_training_job
+
+    settings = Settings()
+    settings = settings.model_copy(update={"data_root": settings.data_root.resolve(),
+                                           "models_root": settings.models_root.resolve()})
+    ray.init(address="auto")
+    request = TrainRequest(preset=preset, epochs=epochs, tune=tune or None)
+    try:
+        task = run_training_job(settings, tenant, avatar_id, request,
+                                f"ray-job-{ray.get_runtime_context().get_job_id()}")
+    except LiveTalkingError as e:
+        _fail(e)
+    _print({"task_id": str(task.id), "state": task.state.value, "error": task.error, "result": task.result})
+    if task.state is not TaskState.succeeded:
+        raise typer.Exit(1)
+
+
 @app.command("render")
 def render(avatar_id: uuid.UUID,
            output: Annotated[Path, typer.Option("-o", "--output", help="the video to write (.mp4, or .webm)")],

@@ -16,10 +16,8 @@ from typer.testing import CliRunner
 from livetalking import cli
 from livetalking.client import Client
 from livetalking.nets.lipsync import PREVIEW_96, LipSyncGenerator
-from livetalking.platform.consent import record_consent
 from livetalking.platform.db import session_scope
-from livetalking.platform.tables import (Avatar, ConsentCreate, ModelKind, ModelStatus, ModelVersion, PreparedTake,
-                                         Role, Take, TakeKind, Task)
+from livetalking.platform.tables import Avatar, ModelKind, ModelStatus, ModelVersion, Role, Task
 from livetalking.registry.publish import PublishTarget
 from livetalking.registry.service import promote_model
 from livetalking.serve_apps.api.app import build_context
@@ -27,7 +25,7 @@ from livetalking.serve_apps.task_runner import TaskRunner, ThreadExecutor
 from livetalking.train_jobs.avatar_eval import GateThresholds, gate
 from livetalking.train_jobs.avatar_model import publish_version
 from tests.conftest import Keys, client_for
-from tests.fixtures.avatars import prepare_shared_take_file, settings_with_base_models
+from tests.fixtures.avatars import accepted_avatar, prepare_shared_take_file, settings_with_base_models
 from tests.serve_apps.test_avatars_api import _wait_for
 
 PASSING = {"mouth_open_corr": 0.97, "replay_mouth_open_corr": 0.2, "other_audio_mouth_open_corr": 0.1,
@@ -51,19 +49,8 @@ def world(tmp_path_factory):
 
 
 def prepared_avatar(context, tenant_id: uuid.UUID, manifest: dict) -> PublishTarget:
-    """An avatar whose one take was prepared and accepted."""
-    with session_scope(context.engine) as session:
-        consent = record_consent(session, tenant_id, ConsentCreate(
-            subject_name="K", consent_given=True, scope="all", licence="L"), created_by=None)
-        take = Take(tenant_id=tenant_id, consent_id=consent.id, face_id="k", kind=TakeKind.video,
-                    original_filename="k.mp4", container="mp4", codec="h264", duration_s=8.0, sha256="0" * 64,
-                    size_bytes=1, storage_key=f"tenants/{tenant_id}/takes/k/x/source.mp4")
-        avatar = Avatar(display_name="K", tenant_id=tenant_id, take_ids=[str(take.id)], state="prepared")
-        session.add_all([take, avatar])
-        session.flush()
-        session.add(PreparedTake(tenant_id=tenant_id, avatar_id=avatar.id, take_id=take.id, verdict="accepted",
-                                 manifest_key=manifest["key"], manifest_sha256=manifest["sha256"]))
-    return PublishTarget(context.engine, context.store, tenant_id, avatar.id, ModelKind.avatar)
+    avatar_id = accepted_avatar(context.engine, tenant_id, manifest)
+    return PublishTarget(context.engine, context.store, tenant_id, avatar_id, ModelKind.avatar)
 
 
 def publish(context, target: PublishTarget, metrics: dict) -> uuid.UUID:
